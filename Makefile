@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[serve,train,dev]'
+	$(BIN)/pip install -q -e '.[serve,train,dev]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 # OS packages the service and its tests use; installed only when missing.

@@ -1,0 +1,1 @@
+"""VideoPrism in PyTorch: the model, data, losses, trainers, export and checkpoint conversion."""

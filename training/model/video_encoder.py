@@ -1,0 +1,121 @@
+"""The factorized VideoPrism encoder: a spatial ViT over each frame, then a temporal transformer per patch."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from training.model.config import VideoEncoderConfig
+from training.model.layers import StackedTransformer, layer_norm
+from training.model.position import resize_spatial, resize_temporal
+
+
+class VideoEncoder(nn.Module):
+    """frames [B, T, H, W, 3] RGB in [0, 1] (channels-last, H == W) -> tokens [B, T*N, D], time-major.
+
+    `token_paddings` [B, T, N] (1 = drop) generalises the official `frame_paddings` [B, T]: a dropped token is
+    a masked key in both transformers and gets no FFN update, so the remaining tokens see only each other.
+    Stage 2 uses it to make the student see only the visible tokens of a block mask.
+    """
+
+    def __init__(self, config: VideoEncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        self.patch_projection = nn.Linear(c.patch_size * c.patch_size * 3, c.width)
+        self.spatial_pos_emb = nn.Parameter(torch.zeros(c.pos_grid * c.pos_grid, c.width))
+        self.temporal_pos_emb = nn.Parameter(torch.zeros(c.num_frames, c.width))
+
+        def stack(num_layers: int) -> StackedTransformer:
+            return StackedTransformer(
+                num_layers, c.width, c.num_heads, c.mlp_dim, activation="gelu", logit_cap=c.atten_logit_cap
+            )
+
+        self.spatial_encoder = stack(c.num_spatial_layers)
+        self.spatial_ln = layer_norm(c.width)
+        self.temporal_encoder = stack(c.num_temporal_layers)
+        self.temporal_ln = layer_norm(c.width)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.trunc_normal_(module.weight, std=0.02)
+                nn.init.zeros_(module.bias)
+        nn.init.normal_(self.spatial_pos_emb, std=0.02)
+        nn.init.normal_(self.temporal_pos_emb, std=0.02)
+
+    def set_grad_checkpointing(self, enabled: bool = True) -> None:
+        self.spatial_encoder.grad_checkpointing = enabled
+        self.temporal_encoder.grad_checkpointing = enabled
+
+    def patchify(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames [B, T, H, W, 3] -> patches [B*T, N, P*P*3], each ordered (row, col, channel)."""
+        batch, time, height, width, channels = frames.shape
+        if height != width:
+            raise ValueError(f"frames must be square (H == W), got {height}x{width}")
+        p = self.config.patch_size
+        if height % p:
+            raise ValueError(f"frame side {height} is not a multiple of the patch size {p}")
+        grid = height // p
+        x = frames.reshape(batch * time, grid, p, grid, p, channels)
+        x = x.permute(0, 1, 3, 2, 4, 5)  # (B*T, gh, gw, P, P, 3)
+        return x.reshape(batch * time, grid * grid, p * p * channels)
+
+    def forward_intermediates(
+        self,
+        frames: torch.Tensor,
+        frame_paddings: torch.Tensor | None = None,
+        token_paddings: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """Returns `spatial_features` (after spatial_ln) and `spatiotemporal_features` (the tokens), both
+        [B, T*N, D] time-major (index t*N + n)."""
+        batch, time = frames.shape[:2]
+        grid = frames.shape[2] // self.config.patch_size
+        num_patches = grid * grid
+        width = self.config.width
+
+        x = self.patch_projection(self.patchify(frames))  # (B*T, N, D)
+        x = x + resize_spatial(self.spatial_pos_emb, self.config.pos_grid, grid, grid)
+
+        paddings = _merge_paddings(frame_paddings, token_paddings, batch, time, num_patches, x.dtype)
+        spatial_pad = None if paddings is None else paddings.reshape(batch * time, num_patches)
+        x = self.spatial_ln(self.spatial_encoder(x, spatial_pad))  # (B*T, N, D)
+        spatial_features = x.reshape(batch, time * num_patches, width)
+
+        x = x.reshape(batch, time, num_patches, width).transpose(1, 2)  # (B, N, T, D)
+        x = x.reshape(batch * num_patches, time, width)  # (B*N, T, D)
+        x = x + resize_temporal(self.temporal_pos_emb, time)
+        temporal_pad = None
+        if paddings is not None:
+            temporal_pad = paddings.transpose(1, 2).reshape(batch * num_patches, time)  # (B*N, T)
+        x = self.temporal_ln(self.temporal_encoder(x, temporal_pad))  # (B*N, T, D)
+        x = x.reshape(batch, num_patches, time, width).transpose(1, 2)  # (B, T, N, D)
+        tokens = x.reshape(batch, time * num_patches, width)  # (B, T*N, D), time-major
+        return {"spatial_features": spatial_features, "spatiotemporal_features": tokens}
+
+    def forward(
+        self,
+        frames: torch.Tensor,
+        frame_paddings: torch.Tensor | None = None,
+        token_paddings: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        return self.forward_intermediates(frames, frame_paddings, token_paddings)["spatiotemporal_features"]
+
+
+def _merge_paddings(
+    frame_paddings: torch.Tensor | None,
+    token_paddings: torch.Tensor | None,
+    batch: int,
+    time: int,
+    num_patches: int,
+    dtype: torch.dtype,
+) -> torch.Tensor | None:
+    """Combine [B, T] frame paddings and [B, T, N] token paddings into one [B, T, N] float mask."""
+    merged: torch.Tensor | None = None
+    if frame_paddings is not None:
+        merged = frame_paddings.to(dtype)[:, :, None].expand(batch, time, num_patches)
+    if token_paddings is not None:
+        tokens = token_paddings.to(dtype).reshape(batch, time, num_patches)
+        merged = tokens if merged is None else torch.maximum(merged, tokens)
+    return merged
