@@ -1,0 +1,44 @@
+"""`videoprism-train`: one entry point, one module per subcommand.
+
+Each subcommand module exposes `add_arguments(parser)` and `run(args) -> int`; add new ones to COMMANDS.
+Modules are imported only when their command runs, so `--help` stays fast and a broken optional dependency
+of one command does not take down the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# subcommand -> (module path, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("training.commands.info", "print the presets and their parameter counts"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="videoprism-train", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_module, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        build_parser().parse_args(argv)  # prints usage / the error for an unknown command and exits
+        return 2
+    name = argv[0]
+    module_path, help_text = COMMANDS[name]
+    module = importlib.import_module(module_path)
+    parser = argparse.ArgumentParser(prog=f"videoprism-train {name}", description=help_text)
+    module.add_arguments(parser)
+    args = parser.parse_args(argv[1:])
+    return int(module.run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of `videoprism-train` (see training/cli.py)."""
