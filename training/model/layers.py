@@ -60,7 +60,9 @@ class TransformerLayer(nn.Module):
         return x + self.ff_layer(x, keep)
 
 
-def attention_mask(paddings: torch.Tensor | None, length: int, causal: bool) -> torch.Tensor | None:
+def attention_mask(
+    paddings: torch.Tensor | None, length: int, causal: bool, device: torch.device | None = None
+) -> torch.Tensor | None:
     """Bool mask [B|1, 1, L|1, L] of allowed keys, from paddings [B, L] (1 = pad).
 
     Non-causal stacks mask padded keys only. Causal stacks also mask padded *queries*, as the official code
@@ -68,7 +70,7 @@ def attention_mask(paddings: torch.Tensor | None, length: int, causal: bool) -> 
     """
     allowed: torch.Tensor | None = None
     if causal:
-        positions = torch.arange(length)
+        positions = torch.arange(length, device=device)
         allowed = (positions[None, :] <= positions[:, None])[None, None]  # (1, 1, L, L)
     if paddings is not None:
         valid = paddings == 0
@@ -103,7 +105,7 @@ class StackedTransformer(nn.Module):
         self.grad_checkpointing = False
 
     def forward(self, x: torch.Tensor, paddings: torch.Tensor | None = None) -> torch.Tensor:
-        allowed = attention_mask(paddings, x.shape[1], self.causal)
+        allowed = attention_mask(paddings, x.shape[1], self.causal, x.device)
         keep = None if paddings is None else (1.0 - paddings).to(x.dtype)[..., None]  # (B, L, 1)
         for layer in self.layers:
             if self.grad_checkpointing and self.training:

@@ -11,7 +11,7 @@ from training.model.config import TextEncoderConfig
 from training.model.layers import StackedTransformer, layer_norm
 
 
-def official_sinusoid(length: int, width: int) -> torch.Tensor:
+def official_sinusoid(length: int, width: int, device: torch.device | None = None) -> torch.Tensor:
     """Fixed position table [length, width]: all sines, then all cosines.
 
     The official timescales are 10000 ** (-i / (width/2 - 1)), not the common 10000 ** (-2i / width); the
@@ -19,8 +19,8 @@ def official_sinusoid(length: int, width: int) -> torch.Tensor:
     """
     num_timescales = width // 2
     increment = math.log(10_000.0) / max(num_timescales - 1, 1)
-    inv_freq = torch.exp(-increment * torch.arange(num_timescales, dtype=torch.float32))
-    angles = torch.arange(length, dtype=torch.float32)[:, None] * inv_freq[None, :]
+    inv_freq = torch.exp(-increment * torch.arange(num_timescales, dtype=torch.float32, device=device))
+    angles = torch.arange(length, dtype=torch.float32, device=device)[:, None] * inv_freq[None, :]
     table = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
     if width % 2:
         table = torch.nn.functional.pad(table, (0, 1))
@@ -59,7 +59,7 @@ class TextEncoder(nn.Module):
         batch, length = token_ids.shape
         scale = math.sqrt(self.config.width)
         x = self.token_emb(token_ids) * scale
-        x = x + official_sinusoid(length, self.config.width).to(x.dtype)
+        x = x + official_sinusoid(length, self.config.width, x.device).to(x.dtype)
         cls = (self.cls_emb * scale).to(x.dtype).expand(batch, -1, -1)
         x = torch.cat([x, cls], dim=1)  # (B, L+1, D): the class token goes last and has no position
         paddings = torch.cat([paddings.to(x.dtype), paddings.new_zeros(batch, 1).to(x.dtype)], dim=1)

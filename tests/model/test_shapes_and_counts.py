@@ -1,0 +1,86 @@
+"""Output shapes of every preset and the exact parameter counts of the released checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from training.model import (
+    VideoEncoder,
+    VideoEncoderConfig,
+    VideoTextConfig,
+    VideoTextModel,
+    build_model,
+    presets,
+)
+
+OFFICIAL_PARAMETER_COUNTS = {
+    "base": 114_365_184,
+    "large": 353_965_056,
+    "lvt_base": 247_623_424,
+    "lvt_large": 579_877_120,
+}
+
+
+@pytest.mark.parametrize("name", sorted(OFFICIAL_PARAMETER_COUNTS))
+def test_released_presets_have_the_official_parameter_count(name: str) -> None:
+    with torch.device("meta"):
+        model = build_model(presets[name])
+    assert sum(p.numel() for p in model.parameters()) == OFFICIAL_PARAMETER_COUNTS[name]
+
+
+@pytest.mark.parametrize("name", sorted(presets))
+def test_every_preset_produces_the_documented_shapes(name: str) -> None:
+    config = presets[name]
+    video = config.video if isinstance(config, VideoTextConfig) else config
+    small = name in ("tiny",)
+    device = torch.device("cpu") if small else torch.device("meta")
+    batch, frames = 2, video.num_frames
+    with device:
+        model = build_model(config).eval()
+        x = torch.rand(batch, frames, video.image_size, video.image_size, 3)
+    tokens_per_frame = (video.image_size // video.patch_size) ** 2
+    with torch.no_grad():
+        if isinstance(model, VideoTextModel):
+            assert isinstance(config, VideoTextConfig)
+            tokens = model.vision_encoder(x)
+            emb = model.encode_video(x)
+            ids = torch.zeros(batch, config.text.max_length, dtype=torch.long, device=device)
+            pads = torch.zeros(batch, config.text.max_length, device=device)
+            text = model.encode_text(ids, pads)
+            assert emb.shape == (batch, video.width)
+            assert text.shape == (batch, video.width)
+        else:
+            assert isinstance(model, VideoEncoder)
+            tokens = model(x)
+    assert tokens.shape == (batch, frames * tokens_per_frame, video.width)
+
+
+def test_intermediates_are_named_and_time_major() -> None:
+    config = VideoEncoderConfig(
+        patch_size=4, pos_grid=2, num_frames=3, image_size=8, width=16, num_heads=2, mlp_dim=32,
+        num_spatial_layers=1, num_temporal_layers=1,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    encoder = VideoEncoder(config).eval()
+    frames = torch.rand(1, 3, 8, 8, 3)
+    with torch.no_grad():
+        out = encoder.forward_intermediates(frames)
+        # Changing only frame 1 may change temporal outputs everywhere, but spatial features only in
+        # positions t*N + n with t == 1: that pins the time-major order.
+        changed = frames.clone()
+        changed[:, 1] = torch.rand(1, 8, 8, 3)
+        out2 = encoder.forward_intermediates(changed)
+    assert set(out) >= {"spatial_features", "spatiotemporal_features"}
+    diff = (out["spatial_features"] - out2["spatial_features"]).abs().amax(dim=-1)[0]  # (T*N,)
+    n = 4
+    assert torch.all(diff[:n] == 0) and torch.all(diff[2 * n :] == 0)
+    assert torch.all(diff[n : 2 * n] > 0)
+
+
+def test_encoder_rejects_non_square_and_misaligned_frames() -> None:
+    encoder = VideoEncoder(presets["tiny"].video)  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="square"):
+        encoder(torch.rand(1, 2, 64, 48, 3))
+    with pytest.raises(ValueError, match="multiple of the patch size"):
+        encoder(torch.rand(1, 2, 60, 60, 3))
