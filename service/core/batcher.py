@@ -1,0 +1,215 @@
+"""Dynamic batching for one input kind: collect queued items until the batch is full (size or cost) or the
+oldest item has waited `max_queue_delay_ms`, then run the batch on a worker thread.
+
+Guarantees: the queue is bounded (`overloaded` at once beyond it); an item whose deadline passes or whose
+caller goes away is removed and never reaches the engine; an exception in a batch reaches every caller
+of that batch and the loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Generic
+
+from service.core.engines import Engine, ItemT
+from service.core.metrics import CoreMetrics
+from service.core.settings import BatcherSettings
+from service.core.types import Deadline, Vector
+from service.errors import DeadlineExceededError, DrainingError, InternalError, OverloadedError, ServiceError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class _Pending(Generic[ItemT]):
+    item: ItemT
+    cost: int
+    deadline: Deadline
+    enqueued_at: float
+    future: asyncio.Future[Vector] = field(repr=False)
+
+
+class DynamicBatcher(Generic[ItemT]):
+    def __init__(
+        self, engine: Engine[ItemT], settings: BatcherSettings, metrics: CoreMetrics, executor: Executor
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self._metrics = metrics
+        self._executor = executor
+        self._queue: deque[_Pending[ItemT]] = deque()
+        self._queued_cost = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def kind(self) -> str:
+        return self.engine.kind
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._queue)
+
+    def free_slots(self) -> int:
+        return self.settings.max_queue_size - len(self._queue)
+
+    def batch_sizes(self, min_item_cost: int) -> list[int]:
+        """Every batch size this batcher can produce given its cost cap: the shapes to warm up."""
+        largest = self.settings.max_batch_size
+        if self.settings.max_batch_cost is not None:
+            largest = min(largest, max(1, self.settings.max_batch_cost // max(1, min_item_cost)))
+        return list(range(1, largest + 1))
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop(), name=f"batcher-{self.kind}")
+
+    async def close(self) -> None:
+        """Fails whatever is still queued with `draining` and stops the loop (an in-flight batch finishes
+        on its thread, its results are discarded)."""
+        self._closed = True
+        while self._queue:
+            self._fail(self._queue.popleft(), DrainingError("server is shutting down"))
+        self._queued_cost = 0
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._metrics.queue_depth(self.kind, 0)
+
+    async def submit(self, item: ItemT, deadline: Deadline) -> Vector:
+        if self._closed:
+            raise DrainingError("server is shutting down")
+        self.engine.validate(item)
+        if len(self._queue) >= self.settings.max_queue_size:
+            raise OverloadedError(
+                f"{self.kind} queue is full ({self.settings.max_queue_size})", retry_after_s=1.0
+            )
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            raise DeadlineExceededError("deadline passed before the request was queued")
+        pending = _Pending(
+            item,
+            self.engine.cost(item),
+            deadline,
+            time.monotonic(),
+            asyncio.get_running_loop().create_future(),
+        )
+        self._queue.append(pending)
+        self._queued_cost += pending.cost
+        self._metrics.queue_depth(self.kind, len(self._queue))
+        self._wake.set()
+        try:
+            # Timing out or being cancelled cancels the future, which is how the loop knows to skip it.
+            return await asyncio.wait_for(pending.future, timeout=remaining)
+        except TimeoutError:
+            raise DeadlineExceededError(
+                f"deadline passed while the {self.kind} request was queued or running"
+            ) from None
+        finally:
+            self._discard(pending)
+
+    def _discard(self, pending: _Pending[ItemT]) -> None:
+        try:
+            self._queue.remove(pending)
+        except ValueError:
+            return  # already taken into a batch or failed by the loop
+        self._queued_cost -= pending.cost
+        self._metrics.queue_depth(self.kind, len(self._queue))
+
+    def _full(self) -> bool:
+        cap = self.settings.max_batch_cost
+        return len(self._queue) >= self.settings.max_batch_size or (
+            cap is not None and self._queued_cost >= cap
+        )
+
+    async def _wait_for_batch(self) -> None:
+        delay = self.settings.max_queue_delay_ms / 1000.0
+        while True:
+            while not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+            if self._full():
+                return
+            timeout = self._queue[0].enqueued_at + delay - time.monotonic()
+            if timeout <= 0:
+                return
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _take_batch(self) -> list[_Pending[ItemT]]:
+        batch: list[_Pending[ItemT]] = []
+        cost = 0
+        cap = self.settings.max_batch_cost
+        while self._queue and len(batch) < self.settings.max_batch_size:
+            head = self._queue[0]
+            if head.future.done():
+                self._queue.popleft()
+                self._queued_cost -= head.cost
+                continue
+            if head.deadline.expired():
+                self._queue.popleft()
+                self._queued_cost -= head.cost
+                self._fail(
+                    head, DeadlineExceededError(f"deadline passed while the {self.kind} request was queued")
+                )
+                continue
+            if batch and cap is not None and cost + head.cost > cap:
+                break
+            self._queue.popleft()
+            self._queued_cost -= head.cost
+            batch.append(head)
+            cost += head.cost
+        self._metrics.queue_depth(self.kind, len(self._queue))
+        return batch
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wait_for_batch()
+            batch = self._take_batch()
+            if not batch:
+                continue
+            now = time.monotonic()
+            for pending in batch:
+                self._metrics.queue_wait(self.kind, now - pending.enqueued_at)
+            started = time.perf_counter()
+            try:
+                outputs = await loop.run_in_executor(
+                    self._executor, self.engine.run_batch, [p.item for p in batch]
+                )
+            except asyncio.CancelledError:
+                for pending in batch:
+                    self._fail(pending, DrainingError("server is shutting down"))
+                raise
+            except Exception as exc:
+                log.exception("%s batch of %d failed", self.kind, len(batch))
+                error = (
+                    exc
+                    if isinstance(exc, ServiceError)
+                    else InternalError(f"{self.kind} inference failed: {type(exc).__name__}")
+                )
+                for pending in batch:
+                    self._fail(pending, error)
+                continue
+            finally:
+                self._metrics.batch_ran(
+                    self.kind, len(batch), sum(p.cost for p in batch), time.perf_counter() - started
+                )
+            for pending, output in zip(batch, outputs, strict=True):
+                if not pending.future.done():
+                    pending.future.set_result(output)
+
+    @staticmethod
+    def _fail(pending: _Pending[ItemT], error: ServiceError) -> None:
+        if not pending.future.done():
+            pending.future.set_exception(error)

@@ -1,0 +1,102 @@
+"""Builds the encoders' engines from a verified bundle: picks the runtime per encoder (logging the choice
+and its reason) and falls back to onnxruntime when a TensorRT engine fails to load."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from service.bundle.loader import Bundle
+from service.core.backends import DummyBackend, OnnxRuntimeBackend, SessionBackend
+from service.core.engines import TextEngine, VideoEngine
+from service.core.runtime_selection import RuntimeEnvironment, select_runtime
+from service.core.settings import RuntimeSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Engines:
+    video: VideoEngine
+    text: TextEngine | None
+
+
+def _backend(
+    bundle: Bundle,
+    source: Literal["video_encoder", "text_encoder"],
+    settings: RuntimeSettings,
+    env: RuntimeEnvironment,
+) -> tuple[SessionBackend, str]:
+    manifest = bundle.manifest
+    model = bundle.video_encoder if source == "video_encoder" else bundle.text_encoder
+    assert model is not None  # the loader guarantees the file when the spec exists
+    choice = select_runtime(source, manifest.tensorrt_engines, env, force_cpu=settings.device == "cpu")
+    reason = choice.reason
+    if choice.engine is not None:
+        try:
+            from service.core.backend_tensorrt import TensorRTBackend
+
+            backend: SessionBackend = TensorRTBackend(
+                bundle.path_of(choice.engine.file), device_id=settings.device_id
+            )
+            log.info("%s: runtime tensorrt (%s)", source, reason)
+            return backend, reason
+        except Exception as exc:
+            # A stale engine must not stop the service: the ONNX graph is always there as a fallback.
+            reason = f"TensorRT engine failed to load ({type(exc).__name__}: {exc})"
+            choice = select_runtime(source, [], env, force_cpu=settings.device == "cpu")
+            reason = f"{reason}; {choice.reason}"
+    backend = OnnxRuntimeBackend(model, choice.providers, intra_op_threads=settings.intra_op_threads)
+    if backend.provider != choice.provider:
+        reason = f"{reason}; onnxruntime fell back from {choice.provider} to {backend.provider}"
+    log.info("%s: runtime onnxruntime/%s (%s)", source, backend.provider, reason)
+    return backend, reason
+
+
+def build_engines(
+    bundle: Bundle, settings: RuntimeSettings, env: RuntimeEnvironment | None = None
+) -> Engines:
+    env = env or RuntimeEnvironment.detect(settings.device_id)
+    manifest = bundle.manifest
+    video_backend, video_reason = _backend(bundle, "video_encoder", settings, env)
+    video = VideoEngine(
+        video_backend,
+        embedding_dim=manifest.embedding_dim,
+        num_frames=manifest.video.num_frames,
+        image_size=manifest.video.image_size,
+        value_range=manifest.video.value_range,
+        reason=video_reason,
+    )
+    text = None
+    if manifest.text_encoder is not None and manifest.text is not None:
+        text_backend, text_reason = _backend(bundle, "text_encoder", settings, env)
+        text = TextEngine(
+            text_backend,
+            embedding_dim=manifest.embedding_dim,
+            max_length=manifest.text.max_length,
+            reason=text_reason,
+        )
+    return Engines(video=video, text=text)
+
+
+def build_dummy_engines(bundle: Bundle) -> Engines:
+    """numpy engines with the bundle's shapes; for front-door tests that exercise everything but ONNX."""
+    manifest = bundle.manifest
+    backend = DummyBackend(manifest.embedding_dim)
+    video = VideoEngine(
+        backend,
+        embedding_dim=manifest.embedding_dim,
+        num_frames=manifest.video.num_frames,
+        image_size=manifest.video.image_size,
+        reason="dummy engine requested",
+    )
+    text = None
+    if manifest.text is not None:
+        text = TextEngine(
+            backend,
+            embedding_dim=manifest.embedding_dim,
+            max_length=manifest.text.max_length,
+            reason="dummy engine requested",
+        )
+    return Engines(video=video, text=text)

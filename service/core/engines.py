@@ -1,0 +1,150 @@
+"""Engines: pre-process a list of items into feeds, run the backend, split the output per item, warm up.
+
+The batcher is generic over engines; each engine knows its item type, how much an item costs (frames or
+real tokens) and how to reject a malformed item before it joins a batch, so one bad item fails alone.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from service.core.backends import Feeds, SessionBackend
+from service.core.types import Vector
+from service.errors import InternalError, InvalidRequestError
+
+ItemT = TypeVar("ItemT")
+
+
+class Engine(ABC, Generic[ItemT]):
+    kind: str
+
+    def __init__(self, backend: SessionBackend, embedding_dim: int, reason: str = "") -> None:
+        self.backend = backend
+        self.embedding_dim = embedding_dim
+        self.reason = reason
+        self.warmed_batch_sizes: tuple[int, ...] = ()
+
+    @abstractmethod
+    def validate(self, item: ItemT) -> None:
+        """Raise InvalidRequestError for an item this engine cannot take."""
+
+    @abstractmethod
+    def cost(self, item: ItemT) -> int: ...
+
+    @abstractmethod
+    def preprocess(self, items: Sequence[ItemT]) -> Feeds: ...
+
+    @abstractmethod
+    def example_item(self) -> ItemT:
+        """A valid item of maximal cost, used to warm up every batch shape."""
+
+    def infer(self, feeds: Feeds) -> npt.NDArray[np.float32]:
+        return self.backend.run(feeds)
+
+    def postprocess(self, output: npt.NDArray[np.float32], count: int) -> list[Vector]:
+        if output.shape != (count, self.embedding_dim):
+            raise InternalError(
+                f"{self.kind} encoder returned shape {output.shape}, expected ({count}, {self.embedding_dim})"
+            )
+        return [np.array(row, dtype=np.float32) for row in output]
+
+    def run_batch(self, items: Sequence[ItemT]) -> list[Vector]:
+        return self.postprocess(self.infer(self.preprocess(items)), len(items))
+
+    def warmup(self, batch_sizes: Sequence[int]) -> float:
+        """Runs every batch size once so the first real request does not pay for kernel selection and
+        allocation; returns the seconds spent."""
+        started = time.perf_counter()
+        example = self.example_item()
+        for size in batch_sizes:
+            self.run_batch([example] * size)
+        self.warmed_batch_sizes = tuple(batch_sizes)
+        return time.perf_counter() - started
+
+
+class VideoEngine(Engine[npt.NDArray[np.uint8]]):
+    """Items are uint8 RGB clips [T, S, S, 3] sampled to the bundle's spec."""
+
+    kind = "video"
+
+    def __init__(
+        self,
+        backend: SessionBackend,
+        *,
+        embedding_dim: int,
+        num_frames: int,
+        image_size: int,
+        value_range: tuple[float, float] = (0.0, 1.0),
+        reason: str = "",
+    ) -> None:
+        super().__init__(backend, embedding_dim, reason)
+        self.shape = (num_frames, image_size, image_size, 3)
+        self._low, self._high = value_range
+
+    def validate(self, item: npt.NDArray[np.uint8]) -> None:
+        if not isinstance(item, np.ndarray) or item.dtype != np.uint8 or item.shape != self.shape:
+            got = f"{item.dtype} {item.shape}" if isinstance(item, np.ndarray) else type(item).__name__
+            raise InvalidRequestError(f"video clip must be uint8 {self.shape}, got {got}")
+
+    def cost(self, item: npt.NDArray[np.uint8]) -> int:
+        return int(item.shape[0])
+
+    def preprocess(self, items: Sequence[npt.NDArray[np.uint8]]) -> Feeds:
+        batch = np.stack(items).astype(np.float32)
+        scale = (self._high - self._low) / 255.0
+        batch *= scale
+        if self._low:
+            batch += self._low
+        return {"frames": batch}
+
+    def example_item(self) -> npt.NDArray[np.uint8]:
+        return np.full(self.shape, 127, dtype=np.uint8)
+
+
+@dataclass(frozen=True, eq=False)
+class TokenRow:
+    """One tokenized text: int64 ids [L] and float32 paddings [L] (1.0 = pad)."""
+
+    ids: npt.NDArray[np.int64]
+    paddings: npt.NDArray[np.float32]
+
+    @property
+    def num_tokens(self) -> int:
+        return int((self.paddings < 0.5).sum())
+
+
+class TextEngine(Engine[TokenRow]):
+    kind = "text"
+
+    def __init__(
+        self, backend: SessionBackend, *, embedding_dim: int, max_length: int, reason: str = ""
+    ) -> None:
+        super().__init__(backend, embedding_dim, reason)
+        self.max_length = max_length
+
+    def validate(self, item: TokenRow) -> None:
+        if item.ids.shape != (self.max_length,) or item.paddings.shape != (self.max_length,):
+            raise InvalidRequestError(f"token row must have length {self.max_length}")
+
+    def cost(self, item: TokenRow) -> int:
+        # Rows are padded to max_length, but real tokens are what a length-bucketing runtime pays for and
+        # what distinguishes a long request from a short one; at least 1 so empty rows are not free.
+        return max(1, item.num_tokens)
+
+    def preprocess(self, items: Sequence[TokenRow]) -> Feeds:
+        return {
+            "input_ids": np.stack([i.ids for i in items]).astype(np.int64, copy=False),
+            "paddings": np.stack([i.paddings for i in items]).astype(np.float32, copy=False),
+        }
+
+    def example_item(self) -> TokenRow:
+        return TokenRow(
+            ids=np.ones(self.max_length, dtype=np.int64), paddings=np.zeros(self.max_length, dtype=np.float32)
+        )

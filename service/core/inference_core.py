@@ -1,0 +1,307 @@
+"""The engine both front doors share: lifecycle (start → ready → drain), request accounting and the two
+public calls. Front doors stay thin: they parse, call `embed_texts` / `embed_video`, and map errors.
+
+Request-level failures (not ready, draining, invalid or oversize request, overloaded) raise a
+`ServiceError`; failures of one item (a text or a video: fetch, decode, deadline) are returned in that
+item's result so the rest of a batch request still succeeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from service.bundle.loader import Bundle
+from service.core.batcher import DynamicBatcher
+from service.core.cache.embedding_cache import EmbeddingCache
+from service.core.engine_factory import Engines, build_dummy_engines, build_engines
+from service.core.engines import Engine, TokenRow
+from service.core.media_port import MediaPort
+from service.core.metrics import CoreMetrics, NullMetrics
+from service.core.runtime_selection import RuntimeEnvironment
+from service.core.settings import CoreSettings
+from service.core.single_flight import SingleFlight
+from service.core.text_pipeline import TextPipeline
+from service.core.types import (
+    Deadline,
+    EncoderInfo,
+    ModelInfo,
+    TextEmbeddingResult,
+    VideoEmbeddingResult,
+    VideoItem,
+    VideoOptions,
+)
+from service.core.video_pipeline import VideoPipeline
+from service.errors import (
+    DrainingError,
+    InternalError,
+    InvalidRequestError,
+    NotReadyError,
+    OverloadedError,
+    ServiceError,
+)
+from service.text.tokenizer import TextTokenizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Running:
+    """Everything `start()` builds; absent until the core is ready."""
+
+    engines: Engines
+    video_batcher: DynamicBatcher[npt.NDArray[np.uint8]]
+    text_batcher: DynamicBatcher[TokenRow] | None
+    executors: list[ThreadPoolExecutor]
+    video: VideoPipeline
+    text: TextPipeline | None
+
+
+class InferenceCore:
+    def __init__(
+        self,
+        settings: CoreSettings,
+        bundle: Bundle,
+        *,
+        media: MediaPort | None,
+        cache: EmbeddingCache | None,
+        metrics: CoreMetrics,
+        engines: Engines | None,
+        environment: RuntimeEnvironment | None,
+    ) -> None:
+        self.settings = settings
+        self.bundle = bundle
+        self.metrics = metrics
+        self._media = media
+        self._cache = cache
+        self._prebuilt_engines = engines
+        self._environment = environment
+        self._running: _Running | None = None
+        self._draining = False
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @classmethod
+    def create(
+        cls,
+        settings: CoreSettings,
+        bundle: Bundle,
+        *,
+        media: MediaPort | None = None,
+        cache: EmbeddingCache | None = None,
+        metrics: CoreMetrics | None = None,
+        dummy_engines: bool = False,
+        environment: RuntimeEnvironment | None = None,
+    ) -> InferenceCore:
+        """Nothing is loaded until `start()`. `dummy_engines` swaps the ONNX sessions for numpy ones;
+        `environment` overrides runtime detection (tests)."""
+        engines = build_dummy_engines(bundle) if dummy_engines else None
+        return cls(
+            settings,
+            bundle,
+            media=media,
+            cache=cache,
+            metrics=metrics or NullMetrics(),
+            engines=engines,
+            environment=environment,
+        )
+
+    @property
+    def ready(self) -> bool:
+        return self._running is not None and not self._draining
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    async def start(self) -> None:
+        """Loads the sessions and warms up every batch shape off the event loop; ready afterwards."""
+        if self._running is not None:
+            return
+        engines = self._prebuilt_engines
+        if engines is None:
+            engines = await asyncio.to_thread(
+                build_engines, self.bundle, self.settings.runtime, self._environment
+            )
+        manifest = self.bundle.manifest
+        executors = [ThreadPoolExecutor(1, thread_name_prefix="infer-video")]
+        video_batcher = DynamicBatcher(engines.video, self.settings.video_batcher, self.metrics, executors[0])
+        seconds = await asyncio.to_thread(
+            engines.video.warmup, video_batcher.batch_sizes(manifest.video.num_frames)
+        )
+        log.info(
+            "video encoder warmed up at batch sizes %s in %.2fs", engines.video.warmed_batch_sizes, seconds
+        )
+        video = VideoPipeline(
+            video_batcher,
+            self._media,
+            self._cache,
+            SingleFlight(),
+            self.metrics,
+            bundle_id=self.bundle.bundle_id,
+            model_version=manifest.model_version,
+            num_frames=manifest.video.num_frames,
+            image_size=manifest.video.image_size,
+            resize_mode=manifest.video.resize_mode,
+        )
+        text_batcher = text = None
+        if engines.text is not None and self.bundle.tokenizer is not None and manifest.text is not None:
+            executors.append(ThreadPoolExecutor(1, thread_name_prefix="infer-text"))
+            text_batcher = DynamicBatcher(
+                engines.text, self.settings.text_batcher, self.metrics, executors[1]
+            )
+            seconds = await asyncio.to_thread(engines.text.warmup, text_batcher.batch_sizes(1))
+            log.info(
+                "text encoder warmed up at batch sizes 1..%d in %.2fs",
+                len(engines.text.warmed_batch_sizes),
+                seconds,
+            )
+            tokenizer = TextTokenizer(
+                self.bundle.tokenizer,
+                max_length=manifest.text.max_length,
+                canonicalize=manifest.text.canonicalize,
+                pad_id=manifest.text.pad_id,
+            )
+            text = TextPipeline(
+                tokenizer,
+                text_batcher,
+                self._cache,
+                SingleFlight(),
+                bundle_id=self.bundle.bundle_id,
+                model_version=manifest.model_version,
+            )
+        video_batcher.start()
+        if text_batcher is not None:
+            text_batcher.start()
+        self._running = _Running(engines, video_batcher, text_batcher, executors, video, text)
+        self.metrics.model_loaded(self.model_info())
+
+    async def drain(self, deadline_s: float) -> bool:
+        """Stops accepting work, lets in-flight requests finish for up to `deadline_s`, then fails what is
+        left with `draining` and stops the batchers. True when everything finished in time."""
+        self._draining = True
+        finished = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), deadline_s)
+        except TimeoutError:
+            finished = False
+        running = self._running
+        if running is not None:
+            await running.video_batcher.close()
+            if running.text_batcher is not None:
+                await running.text_batcher.close()
+            for executor in running.executors:
+                executor.shutdown(wait=False, cancel_futures=True)
+        return finished
+
+    def model_info(self) -> ModelInfo:
+        manifest = self.bundle.manifest
+        if self._running is None:
+            raise NotReadyError("model is still loading")
+        engines = self._running.engines
+
+        def info(engine: object) -> EncoderInfo:
+            from service.core.engines import Engine
+
+            assert isinstance(engine, Engine)
+            return EncoderInfo(
+                engine.backend.runtime, engine.backend.provider, engine.reason, engine.warmed_batch_sizes
+            )
+
+        return ModelInfo(
+            model_name=manifest.model_name,
+            model_version=manifest.model_version,
+            bundle_id=self.bundle.bundle_id,
+            embedding_dim=manifest.embedding_dim,
+            num_frames=manifest.video.num_frames,
+            image_size=manifest.video.image_size,
+            resize_mode=manifest.video.resize_mode,
+            text_max_length=manifest.text.max_length if manifest.text else None,
+            video=_encoder_info(engines.video),
+            text=_encoder_info(engines.text) if engines.text is not None else None,
+        )
+
+    async def embed_texts(
+        self, texts: Sequence[str], *, deadline: Deadline | None = None, api: str = "core"
+    ) -> list[TextEmbeddingResult]:
+        async with self._request(api, "embed_texts") as outcome:
+            running = self._accepting()
+            if running.text is None or running.text_batcher is None:
+                raise InvalidRequestError("this bundle has no text encoder")
+            if not texts or len(texts) > self.settings.max_texts_per_request:
+                raise InvalidRequestError(f"send 1 to {self.settings.max_texts_per_request} texts")
+            if any(len(t) > self.settings.max_text_chars for t in texts):
+                raise InvalidRequestError(f"texts are limited to {self.settings.max_text_chars} characters")
+            if running.text_batcher.free_slots() < len(texts):
+                raise OverloadedError("text queue is full", retry_after_s=1.0)
+            deadline = deadline or Deadline.after(self.settings.default_deadline_s)
+            results = list(await asyncio.gather(*(running.text.embed(t, deadline) for t in texts)))
+            outcome.code = next((r.error.code for r in results if r.error is not None), "ok")
+            return results
+
+    async def embed_video(
+        self,
+        item: VideoItem,
+        options: VideoOptions | None = None,
+        *,
+        deadline: Deadline | None = None,
+        api: str = "core",
+    ) -> VideoEmbeddingResult:
+        async with self._request(api, "embed_video") as outcome:
+            running = self._accepting()
+            deadline = deadline or Deadline.after(self.settings.default_deadline_s)
+            result = await running.video.embed(item, options or VideoOptions(), deadline)
+            outcome.code = result.error.code if result.error is not None else "ok"
+            return result
+
+    def _accepting(self) -> _Running:
+        if self._draining:
+            raise DrainingError("server is shutting down")
+        if self._running is None:
+            raise NotReadyError("model is still loading")
+        return self._running
+
+    @contextlib.asynccontextmanager
+    async def _request(self, api: str, method: str) -> AsyncIterator[_Outcome]:
+        outcome = _Outcome()
+        started = time.perf_counter()
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield outcome
+        except ServiceError as error:
+            outcome.code = error.code
+            raise
+        except asyncio.CancelledError:
+            outcome.code = "cancelled"
+            raise
+        except Exception as exc:
+            outcome.code = "internal"
+            log.exception("%s failed", method)
+            raise InternalError(f"{method} failed unexpectedly") from exc
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+            self.metrics.request_finished(api, method, outcome.code, time.perf_counter() - started)
+
+
+def _encoder_info(engine: Engine[Any]) -> EncoderInfo:
+    return EncoderInfo(
+        engine.backend.runtime, engine.backend.provider, engine.reason, engine.warmed_batch_sizes
+    )
+
+
+@dataclass
+class _Outcome:
+    code: str = "ok"

@@ -1,0 +1,60 @@
+"""Typed configuration of the inference core. The server's settings layer builds these from env/CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class BatcherSettings:
+    """One dynamic batcher. `max_batch_cost` caps frames (video) or real tokens (text) per batch so long
+    inputs cannot blow memory; None means the batch size is the only cap."""
+
+    max_batch_size: int = 8
+    max_queue_delay_ms: float = 5.0
+    max_queue_size: int = 256
+    max_batch_cost: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_batch_size < 1:
+            raise ValueError("max_batch_size must be >= 1")
+        if self.max_queue_delay_ms < 0:
+            raise ValueError("max_queue_delay_ms must be >= 0")
+        if self.max_queue_size < 1:
+            raise ValueError("max_queue_size must be >= 1")
+        if self.max_batch_cost is not None and self.max_batch_cost < 1:
+            raise ValueError("max_batch_cost must be >= 1 or None")
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """`device`: "auto" walks TensorRT engine → TensorRT EP → CUDA EP → CPU; "cpu" forces the CPU EP."""
+
+    device: Literal["auto", "cpu"] = "auto"
+    device_id: int = 0
+    intra_op_threads: int = 0  # 0: onnxruntime's default
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    backend: Literal["memory", "redis", "none"] = "memory"
+    memory_max_bytes: int = 64 * 1024 * 1024
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout_s: float = 0.05  # a cache slower than this is worth less than recomputing
+    ttl_s: float | None = 7 * 24 * 3600.0
+    # A URL's content can change at the origin; within this window a repeated URL reuses the old hash.
+    url_map_ttl_s: float | None = 300.0
+    breaker_failure_threshold: int = 5
+    breaker_reset_after_s: float = 5.0
+    key_prefix: str = "vp"
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    video_batcher: BatcherSettings = field(default_factory=BatcherSettings)
+    text_batcher: BatcherSettings = field(default_factory=lambda: BatcherSettings(max_batch_size=32))
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    default_deadline_s: float = 30.0
+    max_texts_per_request: int = 256
+    max_text_chars: int = 4096

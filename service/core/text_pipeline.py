@@ -1,0 +1,72 @@
+"""Texts: normalize → cache → single-flight → tokenize → text batcher → cache."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from service.core.batcher import DynamicBatcher
+from service.core.cache.codec import EmbeddingRecord
+from service.core.cache.embedding_cache import EmbeddingCache
+from service.core.cache.keys import text_cache_key
+from service.core.engines import TokenRow
+from service.core.single_flight import SingleFlight
+from service.core.types import Deadline, TextEmbeddingResult
+from service.errors import ServiceError
+from service.text.tokenizer import TextTokenizer
+
+_Outcome = tuple[EmbeddingRecord, bool]
+
+
+class TextPipeline:
+    def __init__(
+        self,
+        tokenizer: TextTokenizer,
+        batcher: DynamicBatcher[TokenRow],
+        cache: EmbeddingCache | None,
+        flights: SingleFlight[str, _Outcome],
+        *,
+        bundle_id: str,
+        model_version: str,
+    ) -> None:
+        self._tokenizer = tokenizer
+        self._batcher = batcher
+        self._cache = cache
+        self._flights = flights
+        self._bundle_id = bundle_id
+        self._model_version = model_version
+
+    async def embed(self, text: str, deadline: Deadline) -> TextEmbeddingResult:
+        normalized = self._tokenizer.normalize(text)
+        batch = self._tokenizer.encode_batch([text])
+        row = TokenRow(ids=batch.ids[0], paddings=batch.paddings[0])
+        key = text_cache_key(
+            self._cache.key_prefix if self._cache else "vp",
+            normalized,
+            self._bundle_id,
+            self._model_version,
+            self._tokenizer.max_length,
+        )
+        try:
+            record, cached = await self._flights.run(key, lambda: self._compute(key, row, deadline))
+        except ServiceError as error:
+            return TextEmbeddingResult(
+                normalized=normalized, embedding=None, num_tokens=row.num_tokens, error=error
+            )
+        return TextEmbeddingResult(
+            normalized=normalized,
+            embedding=record.vectors[0].copy(),
+            num_tokens=row.num_tokens,
+            cached=cached,
+        )
+
+    async def _compute(self, key: str, row: TokenRow, deadline: Deadline) -> _Outcome:
+        dim = self._batcher.engine.embedding_dim
+        if self._cache is not None:
+            hit = await self._cache.get_record(key, bundle_id=self._bundle_id, dim=dim)
+            if hit is not None:
+                return hit, True
+        vector = await self._batcher.submit(row, deadline)
+        record = EmbeddingRecord(vectors=vector[None, :], spans=np.zeros((1, 2), dtype=np.float64))
+        if self._cache is not None:
+            await self._cache.set_record(key, record, bundle_id=self._bundle_id)
+        return record, False
