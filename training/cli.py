@@ -15,6 +15,7 @@ from collections.abc import Sequence
 # subcommand -> (module path, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("training.commands.info", "print the presets and their parameter counts"),
+    "convert": ("training.commands.convert", "convert an official VideoPrism .npz checkpoint"),
 }
 
 

@@ -2,11 +2,14 @@
 
 Official keys look like `params/<flax path>`; stacked layers keep a leading layer axis. Every rule below is
 one of the transformations of the official layout (official.md §6.3), applied by pattern, not by a table.
+
+The rules are per key (`map_array`): each official array maps to its PyTorch tensors without looking at any
+other array. That is what lets the converter stream a multi-GB `.npz` one member at a time and free it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -20,95 +23,102 @@ LVT_STACKS = {
     "auxiliary_encoder/transformers_stack/x_layers": "auxiliary_encoder",
     "text_encoder/unimodal_transformer/x_layers": "text_encoder.unimodal_transformer",
 }
+# Per-layer keys of a stack (official suffix -> PyTorch suffix inside `layers.{i}`).
+LAYER_KEYS = {
+    "layer_norm/scale": "layer_norm.weight",
+    "layer_norm/bias": "layer_norm.bias",
+    **{
+        f"self_attention/{n}/{p}": f"self_attention.{n}.{t}"
+        for n in ("query", "key", "value", "post")
+        for p, t in (("w", "weight"), ("b", "bias"))
+    },
+    "ff_layer/layer_norm/scale": "ff_layer.layer_norm.weight",
+    "ff_layer/layer_norm/bias": "ff_layer.layer_norm.bias",
+    **{
+        f"ff_layer/ffn_layer{j}/linear/{p}": f"ff_layer.ffn_layer{j}.{t}"
+        for j in (1, 2)
+        for p, t in (("kernel", "weight"), ("bias", "bias"))
+    },
+}
+# Arrays of the factorized encoder outside its stacks (official suffix -> PyTorch suffix).
+ENCODER_KEYS = {
+    "patch_projection/linear/kernel": "patch_projection.weight",
+    "patch_projection/linear/bias": "patch_projection.bias",
+    "spatial_pos_emb/emb_var": "spatial_pos_emb",
+    "temporal_pos_emb/emb_var": "temporal_pos_emb",
+    "spatial_ln/scale": "spatial_ln.weight",
+    "spatial_ln/bias": "spatial_ln.bias",
+    "temporal_ln/scale": "temporal_ln.weight",
+    "temporal_ln/bias": "temporal_ln.bias",
+}
+_POOLER = "contrastive_vision_pooler"
+LVT_KEYS = {
+    **{f"vision_encoder/{k}": f"vision_encoder.{v}" for k, v in ENCODER_KEYS.items()},
+    f"{_POOLER}/pooling_attention_query": f"{_POOLER}.pooling_attention_query",
+    **{
+        f"{_POOLER}/pooling_attention/{n}/{p}": f"{_POOLER}.pooling_attention.{n}.{t}"
+        for n in ("query", "key", "value", "post")
+        for p, t in (("w", "weight"), ("b", "bias"))
+    },
+    f"{_POOLER}/pooling_attention/per_dim_scale/per_dim_scale": f"{_POOLER}.pooling_attention.per_dim_scale",
+    f"{_POOLER}/pooling_attention_layer_norm/scale": f"{_POOLER}.pooling_attention_layer_norm.weight",
+    f"{_POOLER}/pooling_attention_layer_norm/bias": f"{_POOLER}.pooling_attention_layer_norm.bias",
+    "text_encoder/token_emb/emb_var": "text_encoder.token_emb.weight",
+    "text_encoder/cls_emb": "text_encoder.cls_emb",
+    "text_encoder/unimodal_ln/scale": "text_encoder.unimodal_ln.weight",
+    "text_encoder/unimodal_ln/bias": "text_encoder.unimodal_ln.bias",
+}
 
 
-def _attention(prefix: str, arrays: dict[str, np.ndarray]) -> Iterator[tuple[str, np.ndarray]]:
-    """q/k/v `w` [D, H, dh] -> Linear weight [H*dh, D]; `post/w` [D, H, dh] -> [D, H*dh] (no transpose)."""
-    for name in ("query", "key", "value"):
-        w = arrays[f"{name}/w"]
-        yield f"{prefix}.{name}.weight", w.reshape(w.shape[0], -1).T
-        yield f"{prefix}.{name}.bias", arrays[f"{name}/b"].reshape(-1)
-    post = arrays["post/w"]
-    yield f"{prefix}.post.weight", post.reshape(post.shape[0], -1)
-    yield f"{prefix}.post.bias", arrays["post/b"]
+def _transform(suffix: str, array: np.ndarray) -> np.ndarray:
+    """The layout change for one (un-stacked) array, chosen by the last components of its official key."""
+    if suffix.endswith("layer_norm/scale") or suffix.endswith("_ln/scale"):
+        return array + np.asarray(1.0, dtype=array.dtype)  # the official LayerNorm stores gamma - 1
+    if suffix.endswith("/kernel"):
+        return array.T  # Flax Dense kernel [in, out] -> nn.Linear weight [out, in]
+    if suffix.endswith(("query/w", "key/w", "value/w")):
+        return array.reshape(array.shape[0], -1).T  # [D, H, dh] -> [H*dh, D]
+    if suffix.endswith("post/w"):
+        return array.reshape(array.shape[0], -1)  # [D, H, dh] is already [out, in] once flattened
+    if suffix.endswith(("query/b", "key/b", "value/b")):
+        return array.reshape(-1)  # [H, dh] -> [H*dh]
+    return array
 
 
-def _layer_norm(prefix: str, scale: np.ndarray, bias: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
-    # The official LayerNorm stores gamma - 1.
-    yield f"{prefix}.weight", scale + 1.0
-    yield f"{prefix}.bias", bias
+def map_array(key: str, array: np.ndarray, *, lvt: bool) -> Iterator[tuple[str, np.ndarray]]:
+    """One official array (key without `params/`) -> its PyTorch (name, array) pairs; stacks yield one per
+    layer. Raises KeyError for a key that belongs to no rule."""
+    stacks = LVT_STACKS if lvt else VIDEO_STACKS
+    for official, torch_prefix in stacks.items():
+        if key.startswith(official + "/"):
+            suffix = key.removeprefix(official + "/")
+            target = LAYER_KEYS[suffix]
+            for i in range(array.shape[0]):
+                yield f"{torch_prefix}.layers.{i}.{target}", _transform(suffix, array[i])
+            return
+    table = LVT_KEYS if lvt else ENCODER_KEYS
+    yield table[key], _transform(key, array)
 
 
-def _dense(prefix: str, kernel: np.ndarray, bias: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
-    yield f"{prefix}.weight", kernel.T
-    yield f"{prefix}.bias", bias
+def official_keys(*, lvt: bool) -> list[str]:
+    """Every key (without `params/`) a checkpoint of this kind has, in a stable order."""
+    stacks = LVT_STACKS if lvt else VIDEO_STACKS
+    table = LVT_KEYS if lvt else ENCODER_KEYS
+    return [*table, *(f"{s}/{k}" for s in stacks for k in LAYER_KEYS)]
 
 
-def _stack(prefix: str, arrays: dict[str, np.ndarray]) -> Iterator[tuple[str, np.ndarray]]:
-    """One stacked transformer: arrays are [L, ...]; layer i goes to `{prefix}.layers.{i}`."""
-    num_layers = arrays["layer_norm/scale"].shape[0]
-    for i in range(num_layers):
-        layer = {k: v[i] for k, v in arrays.items()}
-        p = f"{prefix}.layers.{i}"
-        yield from _layer_norm(f"{p}.layer_norm", layer["layer_norm/scale"], layer["layer_norm/bias"])
-        yield from _attention(
-            f"{p}.self_attention",
-            {
-                k.removeprefix("self_attention/"): v
-                for k, v in layer.items()
-                if k.startswith("self_attention/")
-            },
-        )
-        ff = {k.removeprefix("ff_layer/"): v for k, v in layer.items() if k.startswith("ff_layer/")}
-        yield from _layer_norm(f"{p}.ff_layer.layer_norm", ff["layer_norm/scale"], ff["layer_norm/bias"])
-        for j in (1, 2):
-            yield from _dense(
-                f"{p}.ff_layer.ffn_layer{j}",
-                ff[f"ffn_layer{j}/linear/kernel"],
-                ff[f"ffn_layer{j}/linear/bias"],
-            )
-
-
-def _subtree(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
-    return {k.removeprefix(prefix + "/"): v for k, v in arrays.items() if k.startswith(prefix + "/")}
-
-
-def _video_encoder(arrays: dict[str, np.ndarray], prefix: str) -> Iterator[tuple[str, np.ndarray]]:
-    """The factorized encoder's arrays (keys relative to its root) -> names under `prefix`."""
-    kernel = arrays["patch_projection/linear/kernel"]  # [P*P*3, D], rows ordered (row, col, channel)
-    yield from _dense(f"{prefix}patch_projection", kernel, arrays["patch_projection/linear/bias"])
-    yield f"{prefix}spatial_pos_emb", arrays["spatial_pos_emb/emb_var"]
-    yield f"{prefix}temporal_pos_emb", arrays["temporal_pos_emb/emb_var"]
-    yield from _layer_norm(f"{prefix}spatial_ln", arrays["spatial_ln/scale"], arrays["spatial_ln/bias"])
-    yield from _layer_norm(f"{prefix}temporal_ln", arrays["temporal_ln/scale"], arrays["temporal_ln/bias"])
-    for official, torch_name in VIDEO_STACKS.items():
-        yield from _stack(f"{prefix}{torch_name}", _subtree(arrays, official))
-
-
-def map_video_encoder(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Official video-encoder arrays (keys without `params/`) -> VideoEncoder state dict arrays."""
-    return dict(_video_encoder(arrays, ""))
-
-
-def map_video_text(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Official LvT arrays (keys without `params/`) -> VideoTextModel state dict arrays."""
-    out = dict(_video_encoder(_subtree(arrays, "vision_encoder"), "vision_encoder."))
-    out.update(_stack("auxiliary_encoder", _subtree(arrays, "auxiliary_encoder/transformers_stack/x_layers")))
-    pooler = _subtree(arrays, "contrastive_vision_pooler")
-    out["contrastive_vision_pooler.pooling_attention_query"] = pooler["pooling_attention_query"]
-    attn = _subtree(pooler, "pooling_attention")
-    out.update(_attention("contrastive_vision_pooler.pooling_attention", attn))
-    out["contrastive_vision_pooler.pooling_attention.per_dim_scale"] = attn["per_dim_scale/per_dim_scale"]
-    out.update(
-        _layer_norm(
-            "contrastive_vision_pooler.pooling_attention_layer_norm",
-            pooler["pooling_attention_layer_norm/scale"],
-            pooler["pooling_attention_layer_norm/bias"],
-        )
-    )
-    text = _subtree(arrays, "text_encoder")
-    out["text_encoder.token_emb.weight"] = text["token_emb/emb_var"]
-    out["text_encoder.cls_emb"] = text["cls_emb"]
-    out.update(_layer_norm("text_encoder.unimodal_ln", text["unimodal_ln/scale"], text["unimodal_ln/bias"]))
-    out.update(_stack("text_encoder.unimodal_transformer", _subtree(text, "unimodal_transformer/x_layers")))
+def _map_all(arrays: Mapping[str, np.ndarray], lvt: bool) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for key, array in arrays.items():
+        out.update(map_array(key, array, lvt=lvt))
     return out
+
+
+def map_video_encoder(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Official video-encoder arrays (keys without `params/`) -> VideoEncoder state dict arrays."""
+    return _map_all(arrays, lvt=False)
+
+
+def map_video_text(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Official LvT arrays (keys without `params/`) -> VideoTextModel state dict arrays."""
+    return _map_all(arrays, lvt=True)
