@@ -1,0 +1,144 @@
+"""Synthetic video-text datasets: a lazily rendered training stream and fixed evaluation sets.
+
+Example `i` of a dataset depends only on (seed, stream, split, i), never on worker count or visiting
+order, so any loader layout yields the same clips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+from torch.utils.data import Dataset
+
+from training.data.examples import VideoTextExample
+from training.data.synthetic.captions import make_caption, make_noisy_caption
+from training.data.synthetic.factors import ClipFactors, Split, make_combo_split, sample_factors
+from training.data.synthetic.render import ClipLatents, draw_latents, render_clip
+
+# Training streams and evaluation sets draw from disjoint seed sequences, so an evaluation clip is never
+# also a training clip, whatever seeds the caller picks.
+TRAIN_STREAM: Final = 1
+EVAL_STREAM: Final = 2
+_SPLIT_CODE: Final[dict[str, int]] = {"train": 0, "heldout": 1, "all": 2}
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """Clip geometry and the combo split. `tiny` (the default) is 8 frames of 64x64."""
+
+    num_frames: int = 8
+    height: int = 64
+    width: int = 64
+    split_seed: int = 0  # which combos are held out; keep it fixed across a project's runs
+    heldout_modulus: int = 5  # about 1 / heldout_modulus of the combos are held out
+    noisy_caption_rate: float = 0.0  # fraction of captions reduced to appearance only, like alt-text
+
+
+TINY: Final = SyntheticConfig()
+
+
+class SyntheticVideoText(Dataset[VideoTextExample]):
+    """`length` synthetic clips of one split; `examples(shard, num_shards)` streams them endlessly."""
+
+    def __init__(
+        self,
+        config: SyntheticConfig = TINY,
+        *,
+        split: Split = "train",
+        seed: int = 0,
+        length: int = 1_000_000,
+        stream: int = TRAIN_STREAM,
+        source: str = "synthetic",
+    ) -> None:
+        self.config = config
+        self.split: Split = split
+        self.seed = seed
+        self.length = length
+        self.stream = stream
+        self.source = source
+        self._combos = make_combo_split(config.split_seed, config.heldout_modulus).combos(split)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng(
+            np.random.SeedSequence([self.seed, self.stream, _SPLIT_CODE[self.split], index])
+        )
+
+    def factors_at(self, index: int) -> ClipFactors:
+        """The factors of example `index` without rendering it (cheap: for label statistics)."""
+        return sample_factors(self._rng(index), self._combos)
+
+    def __getitem__(self, index: int) -> VideoTextExample:
+        if not 0 <= index < self.length:
+            raise IndexError(index)
+        return self._example(index)
+
+    def caption_at(self, index: int) -> str:
+        """The caption of example `index` without rendering it (cheap: for tokenizer corpora)."""
+        return self._describe(index)[2]
+
+    def _describe(self, index: int) -> tuple[ClipFactors, ClipLatents, str]:
+        rng = self._rng(index)
+        factors = sample_factors(rng, self._combos)  # must stay the first draw: `factors_at` replays it
+        latents = draw_latents(rng)
+        noisy = rng.random() < self.config.noisy_caption_rate
+        caption = make_noisy_caption(factors, rng) if noisy else make_caption(factors, rng)
+        return factors, latents, caption
+
+    def _example(self, index: int) -> VideoTextExample:
+        factors, latents, caption = self._describe(index)
+        config = self.config
+        frames = render_clip(
+            factors, latents, num_frames=config.num_frames, height=config.height, width=config.width
+        )
+        return VideoTextExample(
+            frames=frames,
+            caption=caption,
+            source=self.source,
+            appearance=factors.appearance_label,
+            motion=factors.motion_label,
+            combo=factors.combo_id,
+        )
+
+    def examples(self, shard: int, num_shards: int) -> Iterator[VideoTextExample]:
+        """Examples shard, shard + num_shards, ... without end (indices past `length` are fresh clips)."""
+        index = shard
+        while True:
+            yield self._example(index)
+            index += num_shards
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """A fixed evaluation set. frames: [N, T, H, W, 3] uint8; appearance, motion, combo: [N] int64."""
+
+    frames: npt.NDArray[np.uint8]
+    captions: tuple[str, ...]
+    appearance: npt.NDArray[np.int64]
+    motion: npt.NDArray[np.int64]
+    combo: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.captions)
+
+
+def make_eval_set(
+    split: Split = "heldout", n: int = 500, seed: int = 0, config: SyntheticConfig = TINY
+) -> EvalSet:
+    """n clips of `split`: "heldout" (unseen combos), "train" (seen combos) or "all" (the probe split,
+    where appearance and motion labels are exactly independent)."""
+    dataset = SyntheticVideoText(config, split=split, seed=seed, length=n, stream=EVAL_STREAM)
+    examples = [dataset[i] for i in range(n)]
+    return EvalSet(
+        frames=np.stack([example.frames for example in examples]),
+        captions=tuple(example.caption for example in examples),
+        appearance=np.array([example.appearance for example in examples], dtype=np.int64),
+        motion=np.array([example.motion for example in examples], dtype=np.int64),
+        combo=np.array([example.combo for example in examples], dtype=np.int64),
+    )
