@@ -81,6 +81,10 @@ class BundleManifest(_Frozen):
     video_encoder: OnnxModelSpec
     text_encoder: OnnxModelSpec | None = None
     tensorrt_engines: list[TensorRTEngineSpec] = Field(default_factory=list)
+    # How the video encoder's [B, D] `embeddings` output is made. "attention_pooler": the video-text model's
+    # learned pooler (a retrieval embedding, comparable with text). "token_mean": the L2-normalized mean of
+    # the tokens, for video-only encoders that have no pooler (a clip descriptor, not comparable with text).
+    video_pooling: Literal["attention_pooler", "token_mean"] = "attention_pooler"
     files_sha256: dict[str, str]  # every file of the bundle except the manifest, relative path -> sha256 hex
     source_checkpoint: str  # where the weights came from (path or id + its sha256), for provenance
     created_at: str  # ISO-8601 UTC
