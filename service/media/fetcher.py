@@ -13,6 +13,7 @@ from service.errors import (
     RedirectForbiddenError,
     ServiceError,
     TooManyRedirectsError,
+    UrlForbiddenError,
     UrlInvalidError,
 )
 from service.media.address_policy import IPAddress
@@ -51,7 +52,12 @@ class UrlFetcher:
         deadline = Deadline(self._settings.total_timeout_s)
         current = parse_url(url, self._settings)
         for hop in range(self._settings.max_redirects + 1):
-            outcome = await self._fetch_once(current, dest, deadline)
+            try:
+                outcome = await self._fetch_once(current, dest, deadline)
+            except UrlForbiddenError as exc:
+                if hop == 0:
+                    raise
+                raise RedirectForbiddenError(f"redirect to a forbidden address: {exc.message}") from exc
             if isinstance(outcome, Download):
                 return outcome
             if hop == self._settings.max_redirects:
