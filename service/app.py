@@ -1,0 +1,194 @@
+"""The state both front doors share: settings, metrics registry, the inference core and the lifecycle.
+
+One `ServiceContext` per process (or per test): built before the listeners start, loaded (bundle → cache →
+media → core warm-up) while the listeners already answer liveness, drained on shutdown. The front doors
+receive it explicitly (FastAPI dependency, gRPC servicer constructor); there is no module-level state.
+
+Draining is tracked here, above the core, because a front-door request is "in flight" from the moment it
+is admitted (before its body is parsed or its upload received), not only while the core is computing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from enum import StrEnum
+
+from service.bundle.loader import load_bundle
+from service.core import InferenceCore, PrometheusMetrics, build_cache
+from service.core.cache.embedding_cache import EmbeddingCache
+from service.core.media_adapter import MediaIngestorAdapter
+from service.core.types import Deadline, TextEmbeddingResult, VideoEmbeddingResult, VideoItem, VideoOptions
+from service.errors import (
+    DrainingError,
+    InternalError,
+    InvalidRequestError,
+    NotReadyError,
+    OverloadedError,
+    PayloadTooLargeError,
+    ServiceError,
+)
+from service.media import MediaIngestor
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Raised by one item, these still describe the whole request or the server, so they fail the request.
+_REQUEST_LEVEL = (OverloadedError, DrainingError, NotReadyError, InternalError, PayloadTooLargeError)
+
+
+class Phase(StrEnum):
+    LOADING = "loading"
+    READY = "ready"
+    DRAINING = "draining"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+class ServiceContext:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = PrometheusMetrics()
+        self.phase = Phase.LOADING
+        self.started_at = time.time()
+        self._core: InferenceCore | None = None
+        self._cache: EmbeddingCache | None = None
+        self._media: MediaIngestor | None = None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def core(self) -> InferenceCore:
+        if self.phase is Phase.DRAINING or self.phase is Phase.STOPPED:
+            raise DrainingError("server is shutting down")
+        if self._core is None or self.phase is not Phase.READY:
+            raise NotReadyError("model is still loading")
+        return self._core
+
+    @property
+    def ready(self) -> bool:
+        return self.phase is Phase.READY and self._core is not None and self._core.ready
+
+    @property
+    def draining(self) -> bool:
+        return self.phase in (Phase.DRAINING, Phase.STOPPED)
+
+    async def load(self) -> None:
+        """Verifies the bundle, builds cache, media and core, and warms the encoders up; READY afterwards."""
+        settings = self.settings
+        try:
+            bundle = await asyncio.to_thread(load_bundle, settings.bundle)
+            self._cache = build_cache(settings.cache_settings(), self.metrics)
+            self._media = _build_media(settings)
+            core = InferenceCore.create(
+                settings.core_settings(),
+                bundle,
+                media=MediaIngestorAdapter(self._media),
+                cache=self._cache,
+                metrics=self.metrics,
+                dummy_engines=settings.engine == "dummy",
+            )
+            await core.start()
+        except BaseException:
+            self.phase = Phase.FAILED
+            raise
+        self._core = core
+        if self.phase is Phase.LOADING:
+            self.phase = Phase.READY
+        log.info("ready", extra={"bundle": str(settings.bundle), "bundle_id": bundle.bundle_id})
+
+    def begin_drain(self) -> None:
+        """Flips readiness at once; requests admitted from now on fail with `draining`."""
+        if self.phase is not Phase.STOPPED:
+            self.phase = Phase.DRAINING
+
+    @contextlib.asynccontextmanager
+    async def admit(self) -> AsyncIterator[None]:
+        """Wraps one front-door request: refused while draining, counted until it completes."""
+        if self.draining:
+            raise DrainingError("server is shutting down")
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def embed_videos(
+        self, items: Sequence[VideoItem], options: VideoOptions, *, api: str, timeout_s: float | None = None
+    ) -> list[VideoEmbeddingResult]:
+        """Embeds a batch of videos concurrently. An error confined to one video becomes that item's result;
+        an error about the server or the request as a whole (overloaded, draining, ...) fails the request."""
+        if not items or len(items) > self.settings.max_videos_per_request:
+            raise InvalidRequestError(f"send 1 to {self.settings.max_videos_per_request} videos per request")
+        core = self.core
+        deadline = self._deadline(timeout_s)
+        outcomes = await asyncio.gather(
+            *(core.embed_video(item, options, deadline=deadline, api=api) for item in items),
+            return_exceptions=True,
+        )
+        results: list[VideoEmbeddingResult] = []
+        for outcome in outcomes:
+            if isinstance(outcome, _REQUEST_LEVEL) or not isinstance(
+                outcome, VideoEmbeddingResult | ServiceError
+            ):
+                raise outcome
+            results.append(
+                outcome
+                if isinstance(outcome, VideoEmbeddingResult)
+                else VideoEmbeddingResult(None, error=outcome)
+            )
+        return results
+
+    async def embed_texts(
+        self, texts: Sequence[str], *, api: str, timeout_s: float | None = None
+    ) -> list[TextEmbeddingResult]:
+        return await self.core.embed_texts(texts, deadline=self._deadline(timeout_s), api=api)
+
+    def _deadline(self, client_timeout_s: float | None) -> Deadline:
+        """The server's request timeout, shortened to the client's own deadline when it has one."""
+        limit = self.settings.request_timeout_s
+        return Deadline.after(limit if client_timeout_s is None else min(limit, client_timeout_s))
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    async def drain(self, deadline_s: float | None = None) -> bool:
+        """Waits for admitted requests up to the drain deadline, then stops the core and closes the cache
+        and media (temp files, child processes). True when every request finished in time."""
+        self.begin_drain()
+        budget = self.settings.drain_timeout_s if deadline_s is None else deadline_s
+        started = time.monotonic()
+        finished = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), budget)
+        except TimeoutError:
+            finished = False
+            log.warning("drain deadline passed with %d requests in flight", self._in_flight)
+        if self._core is not None:
+            finished = await self._core.drain(max(0.0, budget - (time.monotonic() - started))) and finished
+        await self.close()
+        return finished
+
+    async def close(self) -> None:
+        self.phase = Phase.STOPPED
+        if self._media is not None:
+            with contextlib.suppress(Exception):
+                await self._media.aclose()
+            self._media = None
+        if self._cache is not None:
+            with contextlib.suppress(Exception):
+                await self._cache.close()
+            self._cache = None
+
+
+def _build_media(settings: Settings) -> MediaIngestor:
+    """The SSRF-safe fetcher and ffmpeg decoder; owns a temp directory removed by `aclose`."""
+    return MediaIngestor(settings.media_settings())

@@ -1,0 +1,1 @@
+"""Generated protobuf and gRPC stubs; see service/grpc_api/codegen.py."""

@@ -1,0 +1,157 @@
+"""One server interceptor for every RPC of the embedding service: request id, API key, admission (draining),
+error mapping and the access log line. Health and reflection pass through untouched (always open).
+
+The key is checked from the call's metadata before the handler is even looked up: a refused call gets a
+handler without a request deserializer, so its payload is never parsed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from service.app import ServiceContext
+from service.errors import InternalError, ServiceError
+from service.grpc_api.errors import abort
+from service.http_api.middleware import check_api_key
+from service.logging import REQUEST_ID_HEADER, new_request_id, request_id_var
+
+log = logging.getLogger("service.grpc_api.access")
+PROTECTED_PREFIX = "/videoprism.v1."
+
+
+def _metadata(details: grpc.HandlerCallDetails) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in details.invocation_metadata or ():  # type: ignore[attr-defined]
+        if isinstance(value, str):
+            out[key.lower()] = value
+    return out
+
+
+class FrontDoorInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        if not method.startswith(PROTECTED_PREFIX):
+            return await continuation(handler_call_details)
+        metadata = _metadata(handler_call_details)
+        request_id = new_request_id(metadata.get(REQUEST_ID_HEADER))
+        try:
+            check_api_key(metadata.get("authorization"), self._ctx.settings.api_key_values())
+        except ServiceError as error:
+            return await self._refusal(continuation, handler_call_details, error, request_id)
+        handler = await continuation(handler_call_details)
+        return _wrap(handler, method, request_id, self._ctx)
+
+    async def _refusal(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+        error: ServiceError,
+        request_id: str,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)  # only to learn the RPC's cardinality
+
+        async def refuse(_: Any, context: grpc.aio.ServicerContext) -> None:
+            token = request_id_var.set(request_id)
+            try:
+                log.info("%s refused", details.method, extra={"code": error.code})  # type: ignore[attr-defined]
+                await abort(context, error)
+            finally:
+                request_id_var.reset(token)
+
+        if handler is None:
+            return None  # type: ignore[return-value]
+        if handler.request_streaming and handler.response_streaming:
+            return grpc.stream_stream_rpc_method_handler(refuse)  # type: ignore[arg-type]
+        if handler.request_streaming:
+            return grpc.stream_unary_rpc_method_handler(refuse)
+        if handler.response_streaming:
+            return grpc.unary_stream_rpc_method_handler(refuse)  # type: ignore[arg-type]
+        return grpc.unary_unary_rpc_method_handler(refuse)
+
+
+def _wrap(
+    handler: grpc.RpcMethodHandler, method: str, request_id: str, ctx: ServiceContext
+) -> grpc.RpcMethodHandler:
+    if handler is None:
+        return handler
+
+    async def begin(context: grpc.aio.ServicerContext) -> None:
+        context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))
+
+    async def fail(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
+        error = exc if isinstance(exc, ServiceError) else InternalError("internal error")
+        if not isinstance(exc, ServiceError):
+            log.error("unhandled error in %s", method, exc_info=exc)
+        await abort(context, error)
+
+    def finish(started: float, code: str) -> None:
+        log.info(
+            "%s %s",
+            method,
+            code,
+            extra={"code": code, "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+        )
+
+    if handler.response_streaming:
+        behavior = handler.stream_stream or handler.unary_stream
+
+        async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            token = request_id_var.set(request_id)
+            started, code = time.perf_counter(), "ok"
+            try:
+                await begin(context)
+                async with ctx.admit():
+                    async for response in behavior(request, context):
+                        yield response
+            except ServiceError as exc:
+                code = exc.code
+                await fail(context, exc)
+            except Exception as exc:
+                if isinstance(exc, grpc.aio.AbortError):
+                    raise
+                code = "internal"
+                await fail(context, exc)
+            finally:
+                finish(started, code)
+                request_id_var.reset(token)
+
+        if handler.request_streaming:
+            return handler._replace(stream_stream=streaming)  # type: ignore[attr-defined, no-any-return]
+        return handler._replace(unary_stream=streaming)  # type: ignore[attr-defined, no-any-return]
+
+    behavior_u = handler.stream_unary or handler.unary_unary
+
+    async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        token = request_id_var.set(request_id)
+        started, code = time.perf_counter(), "ok"
+        try:
+            await begin(context)
+            async with ctx.admit():
+                return await behavior_u(request, context)
+        except ServiceError as exc:
+            code = exc.code
+            await fail(context, exc)
+        except Exception as exc:
+            if isinstance(exc, grpc.aio.AbortError):
+                raise
+            code = "internal"
+            await fail(context, exc)
+        finally:
+            finish(started, code)
+            request_id_var.reset(token)
+
+    if handler.request_streaming:
+        return handler._replace(stream_unary=unary)  # type: ignore[attr-defined, no-any-return]
+    return handler._replace(unary_unary=unary)  # type: ignore[attr-defined, no-any-return]

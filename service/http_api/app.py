@@ -1,0 +1,44 @@
+"""FastAPI app factory. The lifespan either adopts a `ServiceContext` built by the process (one core shared
+with gRPC) or, standalone, builds and loads its own and drains it on shutdown."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service import __version__
+from service.app import ServiceContext
+from service.http_api import routes_ops, routes_text, routes_video
+from service.http_api.errors import install_error_handlers
+from service.http_api.middleware import FrontDoorMiddleware
+from service.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, context: ServiceContext | None = None) -> FastAPI:
+    ctx = context or ServiceContext(settings or Settings())
+    owns_context = context is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owns_context:
+            await ctx.load()
+        try:
+            yield
+        finally:
+            if owns_context:
+                await ctx.drain()
+
+    app = FastAPI(
+        title="VideoPrism embedding service",
+        version=__version__,
+        description='Video and text embeddings in one space. Errors are `{"error": {"code", "message"}}`.',
+        lifespan=lifespan,
+    )
+    app.state.context = ctx
+    install_error_handlers(app)
+    app.add_middleware(FrontDoorMiddleware, context=lambda: ctx)
+    for module in (routes_ops, routes_video, routes_text):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,123 @@
+"""Pure-ASGI middleware that runs before FastAPI touches the request: request id, API-key check, body-size
+cap and admission (draining). Being in front of routing means an unauthenticated or oversized request is
+refused before any byte of its body is read, parsed, fetched or looked up in the cache.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Callable
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.app import ServiceContext
+from service.errors import PayloadTooLargeError, ServiceError, UnauthenticatedError
+from service.http_api.errors import error_response
+from service.logging import REQUEST_ID_HEADER, new_request_id, request_id_var
+
+log = logging.getLogger("service.http_api.access")
+
+# Liveness, readiness, metrics and the API description stay open so probes and scrapers need no key.
+OPEN_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
+UPLOAD_PATH = "/v1/embed/video/upload"
+# Multipart framing (boundaries, part headers, form fields) on top of the file bytes themselves.
+_MULTIPART_OVERHEAD = 1024 * 1024
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from inside `receive`: FastAPI re-raises HTTPExceptions from body reading unchanged (any other
+    exception becomes a generic 400), and the error handlers map 413 to `payload_too_large`."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body is larger than {limit} bytes")
+
+
+def check_api_key(authorization: str | None, keys: frozenset[str]) -> None:
+    """Raises `unauthenticated` unless `authorization` is "Bearer <one of keys>" (constant-time compare)."""
+    if not keys:
+        return
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise UnauthenticatedError("missing API key: send 'Authorization: Bearer <key>'")
+    presented = token.strip().encode()
+    if not any(hmac.compare_digest(presented, key.encode()) for key in keys):
+        raise UnauthenticatedError("unknown API key")
+
+
+class FrontDoorMiddleware:
+    def __init__(self, app: ASGIApp, context: Callable[[], ServiceContext]) -> None:
+        self.app = app
+        self._context = context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        request_id = new_request_id(headers.get(REQUEST_ID_HEADER))
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = {"code": 0}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, send_with_id, headers)
+        finally:
+            log.info(
+                "%s %s %d",
+                scope["method"],
+                scope["path"],
+                status["code"],
+                extra={
+                    "status": status["code"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
+        path: str = scope["path"]
+        if path in OPEN_PATHS or not path.startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        ctx = self._context()
+        settings = ctx.settings
+        limit = (
+            settings.max_upload_bytes + _MULTIPART_OVERHEAD
+            if path == UPLOAD_PATH
+            else settings.max_body_bytes
+        )
+        try:
+            check_api_key(headers.get("authorization"), settings.api_key_values())
+            declared = headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise PayloadTooLargeError(f"request body is larger than {limit} bytes")
+            async with ctx.admit():
+                await self._call_limited(scope, receive, send, limit)
+        except ServiceError as error:
+            await error_response(error)(scope, receive, send)
+
+    async def _call_limited(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counting_receive, send)

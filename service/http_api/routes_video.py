@@ -1,0 +1,121 @@
+"""Video embedding routes: JSON (URLs or base64 bytes) and multipart upload; both answer the same shape."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+
+from service.core.types import VideoBytes, VideoEmbeddingResult, VideoItem, VideoOptions, VideoUrl
+from service.errors import InvalidRequestError, PayloadTooLargeError
+from service.http_api.deps import ContextDep, documented_auth, encode_vector
+from service.http_api.schemas import (
+    ERROR_RESPONSES,
+    EmbedVideoRequest,
+    EmbedVideoResponse,
+    ErrorBody,
+    SegmentOut,
+    VideoEmbeddingOut,
+)
+
+router = APIRouter(tags=["video"], dependencies=[Depends(documented_auth)])
+
+
+def to_response(
+    model: str, dim: int, results: list[VideoEmbeddingResult], encoding: str, *, with_segments: bool
+) -> EmbedVideoResponse:
+    data = []
+    for index, result in enumerate(results):
+        if result.error is not None or result.embedding is None:
+            error = result.error
+            body = (
+                ErrorBody(code=error.code, message=error.message)
+                if error
+                else ErrorBody(code="internal", message="no embedding")
+            )
+            data.append(VideoEmbeddingOut(index=index, cached=result.cached, error=body))
+            continue
+        segments = None
+        if with_segments:
+            segments = [
+                SegmentOut(start=s.start_s, end=s.end_s, embedding=encode_vector(s.embedding, encoding))
+                for s in result.segments
+            ]
+        data.append(
+            VideoEmbeddingOut(
+                index=index,
+                embedding=encode_vector(result.embedding, encoding),
+                segments=segments,
+                cached=result.cached,
+            )
+        )
+    return EmbedVideoResponse(model=model, dim=dim, data=data)
+
+
+async def _embed(
+    ctx: ContextDep, items: list[VideoItem], options: VideoOptions, encoding: str
+) -> EmbedVideoResponse:
+    results = await ctx.embed_videos(items, options, api="http")
+    info = ctx.core.model_info()
+    with_segments = options.segment_interval_s is not None
+    return to_response(info.model_name, info.embedding_dim, results, encoding, with_segments=with_segments)
+
+
+@router.post(
+    "/v1/embed/video",
+    response_model=EmbedVideoResponse,
+    response_model_exclude_none=True,
+    summary="Embed videos given by URL or base64 bytes.",
+    responses=ERROR_RESPONSES,
+)
+async def embed_video(body: EmbedVideoRequest, ctx: ContextDep) -> EmbedVideoResponse:
+    items: list[VideoItem] = []
+    for index, video in enumerate(body.videos):
+        if video.url is not None:
+            items.append(VideoUrl(video.url))
+            continue
+        try:
+            items.append(VideoBytes(base64.b64decode(video.data or "", validate=True)))
+        except (binascii.Error, ValueError):
+            raise InvalidRequestError(f"videos[{index}].data is not valid base64") from None
+    options = VideoOptions(
+        start_s=body.clip.start if body.clip else None,
+        end_s=body.clip.end if body.clip else None,
+        segment_interval_s=body.segments.interval_seconds if body.segments else None,
+    )
+    return await _embed(ctx, items, options, body.encoding)
+
+
+@router.post(
+    "/v1/embed/video/upload",
+    response_model=EmbedVideoResponse,
+    response_model_exclude_none=True,
+    summary="Embed uploaded video files (multipart/form-data, field `files`, repeatable).",
+    responses=ERROR_RESPONSES,
+)
+async def upload_video(
+    ctx: ContextDep,
+    files: Annotated[list[UploadFile], File(description="One or more video files.")],
+    clip_start: Annotated[float | None, Form(ge=0, description="Clip start, seconds.")] = None,
+    clip_end: Annotated[float | None, Form(gt=0, description="Clip end, seconds.")] = None,
+    segment_interval_seconds: Annotated[
+        float | None, Form(gt=0, description="Segment length, seconds.")
+    ] = None,
+    encoding: Annotated[str, Form(pattern="^(float|base64)$", description="float or base64.")] = "float",
+) -> EmbedVideoResponse:
+    if clip_start is not None and clip_end is not None and clip_end <= clip_start:
+        raise InvalidRequestError("clip_end must be greater than clip_start")
+    if len(files) > ctx.settings.max_videos_per_request:
+        raise InvalidRequestError(f"send 1 to {ctx.settings.max_videos_per_request} videos per request")
+    items: list[VideoItem] = []
+    for upload in files:
+        data = await upload.read(ctx.settings.max_upload_bytes + 1)
+        if len(data) > ctx.settings.max_upload_bytes:
+            raise PayloadTooLargeError(
+                f"an uploaded file is larger than {ctx.settings.max_upload_bytes} bytes"
+            )
+        items.append(VideoBytes(data))
+    options = VideoOptions(start_s=clip_start, end_s=clip_end, segment_interval_s=segment_interval_seconds)
+    return await _embed(ctx, items, options, encoding)

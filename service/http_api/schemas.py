@@ -1,0 +1,281 @@
+"""Request and response bodies of the REST API, with the examples the OpenAPI document shows."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Encoding = Literal["float", "base64"]
+# A vector is a list of floats, or with `encoding: "base64"` the base64 of its little-endian float32 bytes.
+Vector = list[float] | str
+
+_EMB: list[Any] = [0.0123, -0.0456, 0.0789]
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable machine-readable error code.", examples=["fetch_failed"])
+    message: str = Field(
+        description="Human-readable explanation; not stable.", examples=["origin answered 404"]
+    )
+
+
+class ErrorResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"error": {"code": "overloaded", "message": "video queue is full (256)"}}]
+        }
+    )
+    error: ErrorBody
+
+
+class VideoInput(BaseModel):
+    """Exactly one of `url` and `data`."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str | None = Field(
+        default=None,
+        description="http(s) URL the server downloads.",
+        examples=["https://example.com/cat.mp4"],
+    )
+    data: str | None = Field(default=None, description="The video file, base64-encoded.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> VideoInput:
+        if (self.url is None) == (self.data is None):
+            raise ValueError("give exactly one of 'url' and 'data'")
+        return self
+
+
+class ClipWindow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: float | None = Field(default=None, ge=0, description="Clip start, seconds into the video.")
+    end: float | None = Field(default=None, gt=0, description="Clip end, seconds into the video.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ClipWindow:
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("'end' must be greater than 'start'")
+        return self
+
+
+class SegmentsSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    interval_seconds: float = Field(gt=0, description="Length of each separately embedded segment.")
+
+
+class EmbedVideoRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"videos": [{"url": "https://example.com/cat.mp4"}], "encoding": "float"},
+                {
+                    "videos": [{"url": "https://example.com/talk.mp4"}],
+                    "clip": {"start": 10, "end": 70},
+                    "segments": {"interval_seconds": 8},
+                },
+            ]
+        },
+    )
+    videos: list[VideoInput] = Field(
+        min_length=1, description="The videos to embed (at most the items-per-request limit)."
+    )
+    clip: ClipWindow | None = Field(default=None, description="Only embed this window of each video.")
+    segments: SegmentsSpec | None = Field(default=None, description="Also embed fixed-length segments.")
+    encoding: Encoding = Field(default="float", description="How vectors are written in the response.")
+
+
+class SegmentOut(BaseModel):
+    start: float
+    end: float
+    embedding: Vector
+
+
+class VideoEmbeddingOut(BaseModel):
+    index: int = Field(description="Position of the input in the request.")
+    embedding: Vector | None = Field(default=None, description="L2-normalized embedding; absent on error.")
+    segments: list[SegmentOut] | None = Field(default=None, description="Only when segments were requested.")
+    cached: bool = Field(default=False, description="Served from the cache.")
+    error: ErrorBody | None = Field(
+        default=None, description="Why this item failed; the others are unaffected."
+    )
+
+
+class EmbedVideoResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "videoprism-demo",
+                    "dim": 3,
+                    "data": [
+                        {"index": 0, "embedding": _EMB, "cached": False},
+                        {
+                            "index": 1,
+                            "cached": False,
+                            "error": {"code": "fetch_failed", "message": "origin answered 404"},
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+    model: str
+    dim: int
+    data: list[VideoEmbeddingOut]
+
+
+class EmbedTextRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"texts": ["a cat jumps onto a table", "a person cooking"]}]},
+    )
+    texts: list[str] = Field(
+        min_length=1,
+        description="Texts to embed. Longer than the model's token limit: the first tokens are kept (head truncation).",
+    )
+    encoding: Encoding = "float"
+
+
+class TextEmbeddingOut(BaseModel):
+    index: int
+    embedding: Vector | None = None
+    cached: bool = False
+    error: ErrorBody | None = None
+
+
+class EmbedTextResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "videoprism-demo",
+                    "dim": 3,
+                    "data": [{"index": 0, "embedding": _EMB, "cached": True}],
+                }
+            ]
+        }
+    )
+    model: str
+    dim: int
+    data: list[TextEmbeddingOut]
+
+
+class OpenAIEmbeddingsRequest(BaseModel):
+    """The OpenAI embeddings request; `model` is accepted whatever its value and the served model answers."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {"model": "videoprism-demo", "input": ["a dog on a skateboard"], "encoding_format": "float"}
+            ]
+        },
+    )
+    input: str | list[str] = Field(description="One text or a list of texts (token arrays are not accepted).")
+    model: str = Field(default="", description="Informational; the served model is used.")
+    encoding_format: Encoding = "float"
+    dimensions: int | None = Field(default=None, description="Must equal the model's dimension if given.")
+    user: str | None = None
+
+
+class OpenAIEmbedding(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: Vector
+
+
+class OpenAIUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class OpenAIEmbeddingsResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "object": "list",
+                    "model": "videoprism-demo",
+                    "data": [{"object": "embedding", "index": 0, "embedding": _EMB}],
+                    "usage": {"prompt_tokens": 6, "total_tokens": 6},
+                }
+            ]
+        }
+    )
+    object: Literal["list"] = "list"
+    model: str
+    data: list[OpenAIEmbedding]
+    usage: OpenAIUsage
+
+
+class EncoderInfoOut(BaseModel):
+    runtime: str = Field(description="tensorrt, onnxruntime or dummy.")
+    provider: str
+    reason: str = Field(description="Why this runtime was chosen.")
+    warmed_batch_sizes: list[int]
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    owned_by: str = "videoprism-service"
+    version: str
+    bundle_id: str
+    dim: int
+    num_frames: int
+    image_size: int
+    resize_mode: str
+    text_max_length: int | None
+    video: EncoderInfoOut
+    text: EncoderInfoOut | None
+
+
+class ModelsResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "object": "list",
+                    "data": [
+                        {
+                            "id": "videoprism-demo",
+                            "object": "model",
+                            "owned_by": "videoprism-service",
+                            "version": "demo-1",
+                            "bundle_id": "3f2a...",
+                            "dim": 16,
+                            "num_frames": 4,
+                            "image_size": 16,
+                            "resize_mode": "crop",
+                            "text_max_length": 16,
+                            "video": {
+                                "runtime": "onnxruntime",
+                                "provider": "CPUExecutionProvider",
+                                "reason": "no GPU",
+                                "warmed_batch_sizes": [1, 2],
+                            },
+                            "text": None,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class StatusResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+    status: str
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "invalid_request"},
+    401: {"model": ErrorResponse, "description": "unauthenticated"},
+    413: {"model": ErrorResponse, "description": "payload_too_large"},
+    429: {"model": ErrorResponse, "description": "overloaded (see Retry-After)"},
+    503: {"model": ErrorResponse, "description": "not_ready or draining"},
+}

@@ -1,0 +1,82 @@
+"""Fixtures of the front-door tests: a tiny real bundle, a real video, a loopback HTTP origin serving it,
+and a running two-door server (module-scoped: starting one costs a warm-up)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.settings import Settings
+from tests.api.server_thread import ServerThread
+from tests.core.bundle_factory import TinyBundleSpec, build_tiny_bundle
+
+
+@pytest.fixture(scope="session")
+def api_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_bundle(tmp_path_factory.mktemp("api_bundle"), TinyBundleSpec())
+
+
+@pytest.fixture(scope="session")
+def video_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("api_media") / "clip.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "3",
+         "-c:v", "mpeg4", "-pix_fmt", "yuv420p", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def origin(video_file: Path) -> Iterator[tuple[str, int]]:
+    """A loopback HTTP origin serving the video directory: (base URL, port)."""
+    handler = functools.partial(_QuietHandler, directory=str(video_file.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    yield f"http://127.0.0.1:{port}", port
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def make_settings(api_bundle_dir: Path, origin: tuple[str, int]) -> Callable[..., Settings]:
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "bundle": api_bundle_dir,
+            "http_port": 0,
+            "grpc_port": 0,
+            "device": "cpu",
+            "intra_op_threads": 1,
+            "video_max_queue_delay_ms": 2,
+            "text_max_queue_delay_ms": 2,
+            "video_max_batch_size": 4,
+            "text_max_batch_size": 8,
+            # The test-only exception to the SSRF policy: the loopback origin and its port.
+            "allow_networks": ("127.0.0.1/32",),
+            "allowed_ports": (80, 443, origin[1]),
+            "drain_timeout_s": 10,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return build
+
+
+@pytest.fixture(scope="module")
+def server(make_settings: Callable[..., Settings]) -> Iterator[ServerThread]:
+    running = ServerThread(make_settings()).start()
+    yield running
+    assert running.stop() == 0
