@@ -1,0 +1,50 @@
+"""docker/requirements-*.lock: the images install these with --no-deps, so they must pin every package the
+serve (and gpu) extras need, exactly, and never torch or both ONNX Runtime builds."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+
+from tests.deploy.conftest import ROOT
+
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _lock(extra: str) -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "docker" / f"requirements-{extra}.lock").read_text().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9._-]+)==([A-Za-z0-9.+!-]+)", line)
+        assert match, f"not an exact pin: {line!r}"
+        pins[match[1].lower().replace("_", "-")] = match[2]
+    return pins
+
+
+@pytest.mark.parametrize("extra", ["serve", "gpu"])
+def test_lock_covers_the_extras(extra: str) -> None:
+    pins = _lock(extra)
+    wanted = [*PROJECT["dependencies"], *PROJECT["optional-dependencies"]["serve"]]
+    if extra == "gpu":
+        # onnxruntime-gpu replaces onnxruntime; TensorRT comes from NVIDIA's index (Dockerfile.gpu ARG).
+        wanted = [r for r in wanted if _name(r) != "onnxruntime"]
+        wanted += [r for r in PROJECT["optional-dependencies"]["gpu"] if not _name(r).startswith("tensorrt")]
+    missing = {_name(r) for r in wanted} - set(pins)
+    assert not missing, f"run python docker/update-locks.py; missing {missing}"
+    assert "torch" not in pins
+    assert not {"onnxruntime", "onnxruntime-gpu"} <= set(pins), "both runtimes ship the same module"
+
+
+def test_gpu_lock_has_the_gpu_runtime() -> None:
+    assert "onnxruntime-gpu" in _lock("gpu")
+    assert "onnxruntime" in _lock("serve")
+    shared = set(_lock("serve")) & set(_lock("gpu"))
+    # The two images differ in the runtime only: shared packages keep the same versions.
+    assert {p for p in shared if _lock("serve")[p] != _lock("gpu")[p]} == set()
