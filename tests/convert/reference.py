@@ -65,7 +65,8 @@ def attention(
         q = q * dh**-0.5
     else:
         q = q * (1.442695041 / math.sqrt(dh)) * np.log1p(np.exp(per_dim_scale))
-    logits = np.einsum("btnh,bsnh->bnts", q, k)
+    q, k, v = (a.transpose(0, 2, 1, 3) for a in (q, k, v))  # (B, H, T, dh)
+    logits = q @ k.transpose(0, 1, 3, 2)
     if cap > 0:
         logits = cap * np.tanh(logits / cap)
     if allowed is not None:
@@ -73,7 +74,7 @@ def attention(
     logits = logits - logits.max(-1, keepdims=True)
     probs = np.exp(logits)
     probs /= probs.sum(-1, keepdims=True)
-    out = np.einsum("bnts,bsnh->btnh", probs, v)
+    out = (probs @ v).transpose(0, 2, 1, 3)  # (B, Tq, H, dh)
     return np.einsum("btnh,dnh->btd", out, p["post/w"]) + p["post/b"]
 
 
