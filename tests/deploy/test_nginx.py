@@ -101,8 +101,8 @@ def balancer(tmp_path: Path) -> Iterator[tuple[int, int, list[int], list[int]]]:
         proc.wait(timeout=10)
 
 
-def _post(port: int) -> tuple[int, str]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/embed", data=b"{}", method="POST")
+def _post(port: int, body: bytes = b"{}") -> tuple[int, str]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/embed", data=body, method="POST")
     with urllib.request.urlopen(request, timeout=5) as response:
         return response.status, response.read().decode()
 
@@ -115,6 +115,8 @@ def test_http_round_robin_and_retry_of_a_draining_replica(
     try:
         seen = Counter(_post(lb_http)[1] for _ in range(10))
         assert seen == Counter({"a": 5, "b": 5})  # per request, alternating
+        # A clip-sized upload (far above nginx's default 16 KiB body buffer) passes through.
+        assert _post(lb_http, b"x" * (4 << 20))[0] == 200
     finally:
         a.shutdown()
         a.server_close()
