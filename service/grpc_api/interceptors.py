@@ -7,6 +7,8 @@ handler without a request deserializer, so its payload is never parsed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,6 +24,8 @@ from service.logging import REQUEST_ID_HEADER, new_request_id, request_id_var
 
 log = logging.getLogger("service.grpc_api.access")
 PROTECTED_PREFIX = "/videoprism.v1."
+_REFUSAL_GRACE_S = 1.0
+_REFUSAL_MAX_MESSAGES = 16
 
 
 def _metadata(details: grpc.HandlerCallDetails) -> dict[str, str]:
@@ -70,14 +74,32 @@ class FrontDoorInterceptor(grpc.aio.ServerInterceptor):
             finally:
                 request_id_var.reset(token)
 
+        async def refuse_client_stream(request_iterator: Any, context: grpc.aio.ServicerContext) -> None:
+            # Finishing the call while the client is still writing makes grpc clients report INTERNAL
+            # instead of our status, so unparsed (raw bytes) messages are skipped for a bounded moment first.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(_REFUSAL_GRACE_S):
+                    count = 0
+                    async for _ in request_iterator:
+                        count += 1
+                        if count >= _REFUSAL_MAX_MESSAGES:
+                            break
+            await refuse(None, context)
+
+        async def refuse_streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
+            if handler is not None and handler.request_streaming:
+                await refuse_client_stream(request, context)
+            await refuse(request, context)
+            yield None  # unreachable; makes this an async generator like the handler it replaces
+
         if handler is None:
             return None  # type: ignore[return-value]
         if handler.request_streaming and handler.response_streaming:
-            return grpc.stream_stream_rpc_method_handler(refuse)  # type: ignore[arg-type]
+            return grpc.stream_stream_rpc_method_handler(refuse_streaming)
         if handler.request_streaming:
-            return grpc.stream_unary_rpc_method_handler(refuse)
+            return grpc.stream_unary_rpc_method_handler(refuse_client_stream)
         if handler.response_streaming:
-            return grpc.unary_stream_rpc_method_handler(refuse)  # type: ignore[arg-type]
+            return grpc.unary_stream_rpc_method_handler(refuse_streaming)
         return grpc.unary_unary_rpc_method_handler(refuse)
 
 
