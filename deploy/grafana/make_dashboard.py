@@ -65,11 +65,11 @@ PANELS: list[tuple[str, str, list[tuple[str, str]], tuple[int, int, int, int]]] 
         "percentunit",
         [
             (
-                "hit ratio",
-                f"sum(rate(videoprism_cache_hits_total[{RATE}])) / (sum(rate(videoprism_cache_hits_total[{RATE}])) "
-                f"+ sum(rate(videoprism_cache_misses_total[{RATE}])))",
+                "hit ratio {{backend}}",
+                f'sum by (backend) (rate(videoprism_cache_requests_total{{result="hit"}}[{RATE}])) '
+                f"/ sum by (backend) (rate(videoprism_cache_requests_total[{RATE}]))",
             ),
-            ("cache errors/s", f"sum(rate(videoprism_cache_errors_total[{RATE}]))"),
+            ("cache errors/s {{backend}}", f"sum by (backend) (rate(videoprism_cache_errors_total[{RATE}]))"),
         ],
         (16, 8, 8, 8),
     ),

@@ -36,7 +36,7 @@ def render(
     lb_grpc_port: int,
     http_upstreams: list[int],
     grpc_upstreams: list[int],
-    client_max_body_size: str = "100m",
+    client_max_body_size: str = "256m",
 ) -> Path:
     """Write `prefix/nginx.conf` and return its path."""
     prefix = prefix.resolve()
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--lb-grpc-port", type=int, default=18051)
     parser.add_argument("--http-upstreams", type=_ports, default=[18001, 18002])
     parser.add_argument("--grpc-upstreams", type=_ports, default=[18052, 18053])
-    parser.add_argument("--client-max-body-size", default="100m")
+    parser.add_argument("--client-max-body-size", default="256m")
     args = parser.parse_args()
     conf = render(
         args.prefix,

@@ -82,6 +82,14 @@ def test_rendered_config_passes_nginx_t(tmp_path: Path) -> None:
         render(tmp_path, 18000, 18051, [], [18052])
 
 
+def test_default_body_limit_admits_the_largest_upload_the_service_accepts() -> None:
+    from service.settings import Settings
+
+    size = load_script("deploy/nginx/render.py").render.__defaults__[0]
+    assert size.endswith("m")
+    assert int(size[:-1]) * 2**20 >= Settings().max_upload_bytes
+
+
 @pytest.fixture
 def balancer(tmp_path: Path) -> Iterator[tuple[int, int, list[int], list[int]]]:
     lb_http, lb_grpc, *upstreams = _free_ports(6)

@@ -114,8 +114,7 @@ def test_dashboard_is_generated_and_covers_the_service() -> None:
         "videoprism_request_duration_seconds_bucket",  # latency percentiles
         "videoprism_queue_depth",
         "videoprism_batch_size_bucket",
-        "videoprism_cache_hits_total",
-        "videoprism_cache_misses_total",
+        "videoprism_cache_requests_total",  # hit ratio
         "videoprism_errors_total",  # errors by code
     }
     assert required <= used
