@@ -32,12 +32,19 @@ class OnnxRuntimeBackend:
         *,
         output_name: str = "embeddings",
         intra_op_threads: int = 0,
+        allow_spinning: bool = False,
     ) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         if intra_op_threads > 0:
             options.intra_op_num_threads = intra_op_threads
+        if not allow_spinning:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        if not allow_spinning:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(model), sess_options=options, providers=list(providers))
         self._output_name = output_name
         # ORT may drop a requested provider (e.g. CUDA libs missing); report what it actually uses.

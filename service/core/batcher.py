@@ -33,6 +33,9 @@ class _Pending(Generic[ItemT]):
     deadline: Deadline
     enqueued_at: float
     future: asyncio.Future[Vector] = field(repr=False)
+    # deque.remove on a missing item formats the item's repr (numpy arrays!) into the ValueError, so
+    # membership is tracked here instead of discovered by trying.
+    queued: bool = True
 
 
 class DynamicBatcher(Generic[ItemT]):
@@ -76,7 +79,9 @@ class DynamicBatcher(Generic[ItemT]):
         on its thread, its results are discarded)."""
         self._closed = True
         while self._queue:
-            self._fail(self._queue.popleft(), DrainingError("server is shutting down"))
+            pending = self._queue.popleft()
+            pending.queued = False
+            self._fail(pending, DrainingError("server is shutting down"))
         self._queued_cost = 0
         if self._task is not None:
             self._task.cancel()
@@ -118,10 +123,10 @@ class DynamicBatcher(Generic[ItemT]):
             self._discard(pending)
 
     def _discard(self, pending: _Pending[ItemT]) -> None:
-        try:
-            self._queue.remove(pending)
-        except ValueError:
+        if not pending.queued:
             return  # already taken into a batch or failed by the loop
+        self._queue.remove(pending)
+        pending.queued = False
         self._queued_cost -= pending.cost
         self._metrics.queue_depth(self.kind, len(self._queue))
 
@@ -146,6 +151,12 @@ class DynamicBatcher(Generic[ItemT]):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
+    def _pop_head(self) -> _Pending[ItemT]:
+        head = self._queue.popleft()
+        head.queued = False
+        self._queued_cost -= head.cost
+        return head
+
     def _take_batch(self) -> list[_Pending[ItemT]]:
         batch: list[_Pending[ItemT]] = []
         cost = 0
@@ -153,21 +164,17 @@ class DynamicBatcher(Generic[ItemT]):
         while self._queue and len(batch) < self.settings.max_batch_size:
             head = self._queue[0]
             if head.future.done():
-                self._queue.popleft()
-                self._queued_cost -= head.cost
+                self._pop_head()
                 continue
             if head.deadline.expired():
-                self._queue.popleft()
-                self._queued_cost -= head.cost
+                self._pop_head()
                 self._fail(
                     head, DeadlineExceededError(f"deadline passed while the {self.kind} request was queued")
                 )
                 continue
             if batch and cap is not None and cost + head.cost > cap:
                 break
-            self._queue.popleft()
-            self._queued_cost -= head.cost
-            batch.append(head)
+            batch.append(self._pop_head())
             cost += head.cost
         self._metrics.queue_depth(self.kind, len(self._queue))
         return batch

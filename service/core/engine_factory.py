@@ -47,7 +47,12 @@ def _backend(
             reason = f"TensorRT engine failed to load ({type(exc).__name__}: {exc})"
             choice = select_runtime(source, [], env, force_cpu=settings.device == "cpu")
             reason = f"{reason}; {choice.reason}"
-    backend = OnnxRuntimeBackend(model, choice.providers, intra_op_threads=settings.intra_op_threads)
+    backend = OnnxRuntimeBackend(
+        model,
+        choice.providers,
+        intra_op_threads=settings.intra_op_threads,
+        allow_spinning=settings.allow_spinning,
+    )
     if backend.provider != choice.provider:
         reason = f"{reason}; onnxruntime fell back from {choice.provider} to {backend.provider}"
     log.info("%s: runtime onnxruntime/%s (%s)", source, backend.provider, reason)

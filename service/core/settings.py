@@ -34,6 +34,8 @@ class RuntimeSettings:
     device: Literal["auto", "cpu"] = "auto"
     device_id: int = 0
     intra_op_threads: int = 0  # 0: onnxruntime's default
+    # Spinning ORT worker threads steal the cores the event loop and decoders need between batches.
+    allow_spinning: bool = False
 
 
 @dataclass(frozen=True)
