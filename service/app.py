@@ -63,9 +63,11 @@ class ServiceContext:
 
     @property
     def core(self) -> InferenceCore:
-        if self.phase is Phase.DRAINING or self.phase is Phase.STOPPED:
+        """The loaded core. While draining it stays available: `admit` is what refuses new requests, and
+        requests admitted before the drain must be able to finish."""
+        if self.phase is Phase.STOPPED:
             raise DrainingError("server is shutting down")
-        if self._core is None or self.phase is not Phase.READY:
+        if self._core is None:
             raise NotReadyError("model is still loading")
         return self._core
 

@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     host_denylist: CsvList = ()
     # Networks exempt from the private-address ban, e.g. "127.0.0.1/32" for tests. Never in production.
     allow_networks: CsvList = ()
+    temp_dir: Path | None = None  # where downloads and uploads are spooled; None: the system temp directory
 
     # Auth: when any key is set, every embedding and model route needs one; health and metrics stay open.
     api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()
@@ -156,4 +157,5 @@ class Settings(BaseSettings):
             host_denylist=self.host_denylist,
             allow_networks=tuple(ipaddress.ip_network(n, strict=False) for n in self.allow_networks),
             max_segments=self.max_segments_per_request,
+            temp_dir=self.temp_dir,
         )
