@@ -1,0 +1,117 @@
+"""End-to-end smoke runs of stage 1 and stage 2, checkpoints, and bit-for-bit resume."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.training.helpers import RandomSource, tiny_loop
+from training.checkpoint import load_model_checkpoint
+from training.configs.models import micro
+from training.engine.metrics import read_metrics
+from training.model import VideoEncoder, VideoTextModel
+from training.stage1 import Stage1Config, train_stage1
+from training.stage2 import Stage2Config, train_stage2
+
+
+def _stage1(steps: int, **kw: object) -> Stage1Config:
+    return Stage1Config(loop=tiny_loop(steps, **kw), model=micro(), token_drop=0.5)  # type: ignore[arg-type]
+
+
+def test_stage1_trains_logs_and_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
+    source = RandomSource(batch=16)
+    train_stage1(_stage1(8, peak_lr=3e-3), source, tmp_path, progress=False)
+    log = read_metrics(tmp_path / "metrics.jsonl")
+    assert log[0]["event"] == "start"
+    steps = [r for r in log if "contrastive_loss" in r]
+    assert [r["step"] for r in steps] == list(range(1, 9))
+    assert all(math.isfinite(r["loss"]) and r["clips_per_s"] > 0 for r in steps)
+    model = load_model_checkpoint(tmp_path / "model")
+    assert isinstance(model, VideoTextModel)
+    torch.manual_seed(0)
+    fresh = VideoTextModel(micro())  # the trainer's seed-0 initial weights
+    moved = [
+        not torch.equal(a, b)
+        for a, b in zip(model.state_dict().values(), fresh.state_dict().values(), strict=True)
+    ]
+    assert sum(moved) > len(moved) // 2
+    batch = source.global_batch(0)
+    assert model.encode_video(batch.video()).shape == (16, 32)
+
+
+def _weights(run: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(run / "state" / "trainable.safetensors"))
+
+
+def test_stage1_resume_is_bit_for_bit(tmp_path: Path) -> None:
+    source = RandomSource(batch=8)
+    config = _stage1(6)
+    train_stage1(config, source, tmp_path / "straight", progress=False)
+    train_stage1(config, source, tmp_path / "resumed", stop_after=3, progress=False)
+    train_stage1(config, source, tmp_path / "resumed", resume=True, progress=False)
+    a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "resumed")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def _stage2(teacher: Path, steps: int, **kw: object) -> Stage2Config:
+    return Stage2Config(
+        loop=tiny_loop(steps),
+        teacher=str(teacher),
+        decoder_width=16,
+        decoder_heads=2,
+        decoder_layers=1,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="module")
+def stage1_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("stage1")
+    train_stage1(_stage1(2), RandomSource(batch=8), run, progress=False)
+    return run / "model"
+
+
+def test_stage2_learns_and_exports_the_student_encoder(tmp_path: Path, stage1_checkpoint: Path) -> None:
+    config = Stage2Config(
+        loop=tiny_loop(25, peak_lr=3e-3), teacher=str(stage1_checkpoint), decoder_width=16, decoder_heads=2
+    )
+    train_stage2(config, RandomSource(batch=8), tmp_path, progress=False)
+    log = [r for r in read_metrics(tmp_path / "metrics.jsonl") if "token_loss" in r]
+    assert log[-1]["token_loss"] < log[0]["token_loss"]
+    assert log[-1]["global_loss"] < log[0]["global_loss"]
+    encoder = load_model_checkpoint(tmp_path / "model")
+    assert isinstance(encoder, VideoEncoder)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "keys"),
+    [
+        ({"shuffle": False}, {"token_loss", "global_loss"}),
+        ({"global_branch": False}, {"token_loss"}),
+        ({"token_branch": False}, {"global_loss"}),
+        ({"mask_kind": "tube", "mask_ratio": 0.85}, {"token_loss", "global_loss"}),
+    ],
+)
+def test_stage2_ablation_switches(
+    tmp_path: Path, stage1_checkpoint: Path, overrides: dict[str, object], keys: set[str]
+) -> None:
+    train_stage2(_stage2(stage1_checkpoint, 1, **overrides), RandomSource(batch=4), tmp_path, progress=False)
+    record = read_metrics(tmp_path / "metrics.jsonl")[-1]
+    assert {k for k in record if k.endswith("_loss")} == keys
+
+
+def test_stage2_resume_is_bit_for_bit(tmp_path: Path, stage1_checkpoint: Path) -> None:
+    source = RandomSource(batch=4)
+    config = _stage2(stage1_checkpoint, 4)
+    train_stage2(config, source, tmp_path / "straight", progress=False)
+    train_stage2(config, source, tmp_path / "resumed", stop_after=2, progress=False)
+    train_stage2(config, source, tmp_path / "resumed", resume=True, progress=False)
+    a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "resumed")
+    for key in a:
+        assert torch.equal(a[key], b[key]), key

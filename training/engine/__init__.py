@@ -1,0 +1,1 @@
+"""Pieces every trainer shares: schedule, optimizer, resumable state, data parallelism, metrics log."""

@@ -1,0 +1,103 @@
+"""Stage 1: symmetric InfoNCE between MAP-pooled video embeddings and text embeddings.
+
+With `token_drop` > 0 a tube mask hides that fraction of each clip's patches (the same patches in every
+frame, FLIP-style); the encoder sees only the visible tokens through its padding masks and the pooler
+pools only them. On this CPU encoder the masks save no compute: the option exists for the recipe and as
+a regulariser, and keeps the visible count static so shapes never change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from training.checkpoint import save_model_checkpoint
+from training.engine.batch import BatchSource, ClipBatch
+from training.engine.distributed import DistInfo, broadcast_parameters
+from training.engine.loop import LoopConfig, run_training
+from training.engine.seeds import step_seed
+from training.losses import ContrastiveLoss
+from training.masking import gather_tokens, make_masking
+from training.model import VideoTextConfig, VideoTextModel, l2_normalize, presets
+
+
+@dataclass(frozen=True)
+class Stage1Config:
+    loop: LoopConfig
+    model: str | VideoTextConfig = "tiny"  # a video-text preset name, or a config
+    token_drop: float = 0.5  # fraction of patches hidden by a tube mask; 0 disables
+    init_temperature: float = 0.07
+    seed: int = 0
+    data: dict[str, Any] = field(default_factory=dict)  # the data source's own settings, recorded as given
+
+    def model_config(self) -> VideoTextConfig:
+        config = presets[self.model] if isinstance(self.model, str) else self.model
+        if not isinstance(config, VideoTextConfig):
+            raise ValueError(f"stage 1 needs a video-text preset, {self.model!r} is video-only")
+        return config
+
+
+class Stage1Task:
+    def __init__(
+        self, config: Stage1Config, model: VideoTextModel | None = None, tokenizer: Path | None = None
+    ):
+        self.config = config
+        torch.manual_seed(config.seed)  # initial weights are a function of the seed
+        self.model = model if model is not None else VideoTextModel(config.model_config())
+        self.model.vision_encoder.set_grad_checkpointing(config.loop.grad_checkpointing)
+        self.loss = ContrastiveLoss(config.init_temperature)
+        self.trainable = nn.ModuleDict({"model": self.model, "loss": self.loss})
+        self.tokenizer = tokenizer
+
+    def embed_video(self, batch: ClipBatch, step: int, info: DistInfo) -> torch.Tensor:
+        frames = batch.video()
+        encoder = self.model.vision_encoder
+        if self.config.token_drop <= 0:
+            return self.model.pool_tokens(encoder(frames))
+        b, t = frames.shape[:2]
+        grid = frames.shape[2] // encoder.config.patch_size
+        # The mask is drawn for the whole global batch and sliced, so N ranks draw what one process would.
+        seed = step_seed(self.config.seed, step, "stage1-token-drop")
+        masking = make_masking("tube", b * info.world_size, t, grid, self.config.token_drop, seed)
+        rows = slice(info.rank * b, (info.rank + 1) * b)
+        mask, ids_keep = masking.mask[rows], masking.ids_keep[rows]
+        tokens = encoder(frames, token_paddings=mask.reshape(b, t, grid * grid))
+        return self.model.pool_tokens(gather_tokens(tokens, ids_keep))
+
+    def losses(self, batch: ClipBatch, step: int, info: DistInfo) -> dict[str, torch.Tensor]:
+        if batch.token_ids is None or batch.paddings is None:
+            raise ValueError("stage 1 needs tokenised captions")
+        video = l2_normalize(self.embed_video(batch, step, info).float())
+        text = l2_normalize(self.model.encode_text(batch.token_ids, batch.paddings, normalize=False).float())
+        return self.loss(video, text)
+
+    def export(self, directory: Path) -> None:
+        save_model_checkpoint(
+            directory,
+            self.model,
+            metadata={"stage": "stage1", "config": dataclasses.asdict(self.config)},
+            tokenizer_file=self.tokenizer,
+        )
+
+
+def train_stage1(
+    config: Stage1Config,
+    source: BatchSource,
+    run_dir: str | Path,
+    info: DistInfo | None = None,
+    resume: bool = False,
+    stop_after: int | None = None,
+    tokenizer: Path | None = None,
+    progress: bool = True,
+) -> dict[str, float]:
+    info = info or DistInfo()
+    task = Stage1Task(config, tokenizer=tokenizer)
+    broadcast_parameters(task.trainable, info)
+    return run_training(
+        task, source, config.loop, run_dir, dataclasses.asdict(config), info, resume, stop_after, progress
+    )
