@@ -22,6 +22,8 @@ request_id_var: ContextVar[str | None] = ContextVar("videoprism_request_id", def
 # A client-supplied id is echoed back and logged, so it must not be able to forge log structure.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _STD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+# uvicorn attaches an ANSI-coloured copy of its message; the plain `msg` is enough.
+_DROPPED = frozenset({"color_message"})
 
 
 def new_request_id(proposed: str | None = None) -> str:
@@ -44,7 +46,7 @@ class JsonFormatter(logging.Formatter):
         if request_id:
             entry["request_id"] = request_id
         for key, value in vars(record).items():
-            if key not in _STD_ATTRS and not key.startswith("_"):
+            if key not in _STD_ATTRS and key not in _DROPPED and not key.startswith("_"):
                 entry[key] = value if isinstance(value, str | int | float | bool | None) else repr(value)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)

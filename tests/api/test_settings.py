@@ -57,3 +57,9 @@ def test_invalid_values_fail_at_startup() -> None:
         Settings(allow_networks=("not-a-network",))
     with pytest.raises(ValueError):
         Settings(http_port=70000)
+
+
+def test_every_setting_is_in_the_readme_table(repo_root: Path) -> None:
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in Settings.model_fields if f"| `VIDEOPRISM_{name.upper()}` |" not in readme]
+    assert missing == []
