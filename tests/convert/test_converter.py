@@ -171,6 +171,7 @@ def test_cli_converts_and_the_checkpoint_reloads(
     assert "video-only" in capsys.readouterr().out
     payload = json.loads((out / "config.json").read_text())
     assert payload["metadata"]["video_only"] is True
+    assert payload["metadata"]["model_name"] == "lvt"  # not a released size: named after the file
     assert payload["model"]["video"]["atten_logit_cap"] == payload["model"]["text"]["atten_logit_cap"] == 5.0
     reloaded, direct = load_model_checkpoint(out), load_official(npz["lvt"], atten_logit_cap=5.0)
     frames = torch.rand(1, 2, 12, 12, 3, generator=torch.Generator().manual_seed(0))

@@ -73,3 +73,4 @@ def test_full_size_random_checkpoint_converts(preset: str, tmp_path: Path) -> No
     np.testing.assert_array_equal(model.state_dict()[f"{prefix}temporal_ln.weight"].numpy(), ln_scale + 1)
     metadata = json.loads((tmp_path / "converted" / "config.json").read_text())["metadata"]
     assert metadata["video_only"] is True
+    assert metadata["model_name"] == f"videoprism-{preset.replace('_', '-')}"

@@ -24,7 +24,16 @@ from training.convert.mapping import map_array
 from training.convert.npz import OfficialCheckpointError, OfficialNpz
 from training.convert.tokenizer import check_tokenizer
 from training.convert.tree import check_tree, official_tree
-from training.model import ModelConfig, VideoEncoder, VideoTextConfig, VideoTextModel, build_model
+from training.model import (
+    ModelConfig,
+    VideoEncoder,
+    VideoTextConfig,
+    VideoTextModel,
+    build_model,
+    presets,
+)
+
+RELEASED_PRESETS = ("base", "large", "lvt_base", "lvt_large")
 
 
 def read_official_config(npz_path: str | Path, preset: str | None = None, **overrides: Any) -> ModelConfig:
@@ -110,7 +119,10 @@ def convert_official(
             check_tokenizer(tokenizer, config.text.vocab_size)
         model = _load(npz, config)
     video_only = tokenizer is None
+    released = [name for name in RELEASED_PRESETS if presets[name] == config]
     metadata = {
+        # The exporter names bundles after this: the released model's name when the sizes are a release's.
+        "model_name": f"videoprism-{released[0].replace('_', '-')}" if released else Path(npz_path).stem,
         "source": "official-videoprism",
         "checkpoint_file": Path(npz_path).name,
         "preset": preset,
