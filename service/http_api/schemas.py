@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 Encoding = Literal["float", "base64"]
 # A vector is a list of floats, or with `encoding: "base64"` the base64 of its little-endian float32 bytes.
 Vector = list[float] | str
+
+
+def _unicode_scalars(text: str) -> str:
+    # JSON can carry lone surrogates ("\ud800"), which are not text: refuse them here as a bad request rather
+    # than let the tokenizer fail on them as an internal error.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text contains lone surrogate code points") from None
+    return text
+
+
+Text = Annotated[str, AfterValidator(_unicode_scalars)]
 
 _EMB: list[Any] = [0.0123, -0.0456, 0.0789]
 
@@ -131,7 +144,7 @@ class EmbedTextRequest(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"texts": ["a cat jumps onto a table", "a person cooking"]}]},
     )
-    texts: list[str] = Field(
+    texts: list[Text] = Field(
         min_length=1,
         description="Texts to embed. Longer than the model's token limit: the first tokens are kept (head truncation).",
     )
@@ -173,7 +186,9 @@ class OpenAIEmbeddingsRequest(BaseModel):
             ]
         },
     )
-    input: str | list[str] = Field(description="One text or a list of texts (token arrays are not accepted).")
+    input: Text | list[Text] = Field(
+        description="One text or a list of texts (token arrays are not accepted)."
+    )
     model: str = Field(default="", description="Informational; the served model is used.")
     encoding_format: Encoding = "float"
     dimensions: int | None = Field(default=None, description="Must equal the model's dimension if given.")

@@ -53,6 +53,13 @@ class ServerThread:
             time.sleep(0.02)
         return self
 
+    def start_wait_ready(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.process.context.ready:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not become ready: {self.error!r}")
+            time.sleep(0.02)
+
     def call(self, fn: Any) -> None:
         """Runs `fn()` on the server's loop (e.g. to begin a drain)."""
         assert self._loop is not None
