@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -30,6 +31,7 @@ from service.errors import (
     OverloadedError,
     PayloadTooLargeError,
     ServiceError,
+    UnauthenticatedError,
 )
 from service.media import MediaIngestor
 from service.settings import Settings
@@ -102,6 +104,20 @@ class ServiceContext:
         if self.phase is Phase.LOADING:
             self.phase = Phase.READY
         log.info("ready", extra={"bundle": str(settings.bundle), "bundle_id": bundle.bundle_id})
+
+    def authenticate(self, authorization: str | None) -> None:
+        """Raises `unauthenticated` unless keys are off or `authorization` is "Bearer <a configured key>".
+        Both doors call this before reading the request, with the header / metadata value."""
+        keys = self.settings.api_key_values()
+        if not keys:
+            return
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise UnauthenticatedError("missing API key: send 'Authorization: Bearer <key>'")
+        presented = token.strip().encode()
+        # Constant-time comparison against every key, so timing reveals neither a key nor which one matched.
+        if not any(hmac.compare_digest(presented, key.encode()) for key in keys):
+            raise UnauthenticatedError("unknown API key")
 
     def begin_drain(self) -> None:
         """Flips readiness at once; requests admitted from now on fail with `draining`."""

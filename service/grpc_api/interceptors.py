@@ -19,7 +19,6 @@ import grpc
 from service.app import ServiceContext
 from service.errors import InternalError, ServiceError
 from service.grpc_api.errors import abort
-from service.http_api.middleware import check_api_key
 from service.logging import REQUEST_ID_HEADER, new_request_id, request_id_var
 
 log = logging.getLogger("service.grpc_api.access")
@@ -51,7 +50,7 @@ class FrontDoorInterceptor(grpc.aio.ServerInterceptor):
         metadata = _metadata(handler_call_details)
         request_id = new_request_id(metadata.get(REQUEST_ID_HEADER))
         try:
-            check_api_key(metadata.get("authorization"), self._ctx.settings.api_key_values())
+            self._ctx.authenticate(metadata.get("authorization"))
         except ServiceError as error:
             return await self._refusal(continuation, handler_call_details, error, request_id)
         handler = await continuation(handler_call_details)

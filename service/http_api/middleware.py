@@ -5,7 +5,6 @@ refused before any byte of its body is read, parsed, fetched or looked up in the
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -15,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.app import ServiceContext
-from service.errors import PayloadTooLargeError, ServiceError, UnauthenticatedError
+from service.errors import PayloadTooLargeError, ServiceError
 from service.http_api.errors import error_response
 from service.logging import REQUEST_ID_HEADER, new_request_id, request_id_var
 
@@ -36,18 +35,6 @@ class BodyTooLarge(HTTPException):
 
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"request body is larger than {limit} bytes")
-
-
-def check_api_key(authorization: str | None, keys: frozenset[str]) -> None:
-    """Raises `unauthenticated` unless `authorization` is "Bearer <one of keys>" (constant-time compare)."""
-    if not keys:
-        return
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise UnauthenticatedError("missing API key: send 'Authorization: Bearer <key>'")
-    presented = token.strip().encode()
-    if not any(hmac.compare_digest(presented, key.encode()) for key in keys):
-        raise UnauthenticatedError("unknown API key")
 
 
 class FrontDoorMiddleware:
@@ -99,7 +86,7 @@ class FrontDoorMiddleware:
             else settings.max_body_bytes
         )
         try:
-            check_api_key(headers.get("authorization"), settings.api_key_values())
+            ctx.authenticate(headers.get("authorization"))
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 raise PayloadTooLargeError(f"request body is larger than {limit} bytes")
