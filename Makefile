@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[serve,train,dev]' --config-settings editable_mode=compat
+	$(BIN)/pip install -q -e '.[serve,train,dev,client,bulk]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 # OS packages the service and its tests use; installed only when missing.
@@ -26,6 +26,7 @@ system-deps:
 	command -v ffmpeg >/dev/null 2>&1 || missing="$$missing ffmpeg"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	command -v nginx >/dev/null 2>&1 || missing="$$missing nginx"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing OS packages:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
@@ -39,7 +40,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy service training tests bench
+	$(BIN)/mypy service training tests bench videoprism_client videoprism_tools
 
 unit: $(STAMP) system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -47,7 +48,17 @@ unit: $(STAMP) system-deps
 test: lint typecheck unit
 
 bench: $(STAMP) system-deps
+	$(BIN)/pip install -q -e '.[bench]' --config-settings editable_mode=compat
 	$(BIN)/python -m bench.run_all
+
+# docs/performance.md and docs/img/*.png from the JSON under bench/results/ (run `make bench` first).
+report: $(STAMP)
+	$(BIN)/python -m bench.report
+
+# Overload, fault and leak suites against a real videoprism-serve (minutes; RELIABILITY_SCALE=3 runs longer).
+reliability: $(STAMP) system-deps
+	$(BIN)/pip install -q -e '.[bench]' --config-settings editable_mode=compat
+	$(BIN)/pytest -m slow tests/reliability -p no:cacheprovider $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Generated protobuf and gRPC stubs of the client; see codegen.py."""

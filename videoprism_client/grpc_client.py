@@ -1,0 +1,225 @@
+"""gRPC clients: `GrpcClient` (blocking) and `AsyncGrpcClient` (asyncio), with the same methods as the
+HTTP clients. Unary calls retry `overloaded`/`draining` (from the status's ErrorInfo) and unreachable
+servers with backoff, honouring the `retry-after` trailer, within one deadline; `stream()` is the native
+bidirectional StreamEmbed and is not retried as a whole (its items fail individually instead)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+import grpc
+
+from videoprism_client import _grpc_codec as codec
+from videoprism_client._gen import embedding_pb2 as pb
+from videoprism_client._gen import embedding_pb2_grpc as pb_grpc
+from videoprism_client.retry import Deadline, RetryPolicy, next_wait
+from videoprism_client.types import (
+    ModelInfo,
+    StreamItem,
+    StreamResult,
+    TextBatch,
+    VideoBatch,
+    VideoLike,
+    VideoOptions,
+    as_video,
+)
+
+T = TypeVar("T")
+DEFAULT_TIMEOUT_S = 120.0
+# Inline videos can be large; the server enforces its own limit, so the client does not impose one.
+_CHANNEL_OPTIONS = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
+
+
+def _metadata(api_key: str | None) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {api_key}"),) if api_key else ()
+
+
+def _video_request(videos: Iterable[VideoLike], options: VideoOptions | None) -> pb.EmbedVideoRequest:
+    sources = [codec.source(as_video(v)) for v in videos]
+    return pb.EmbedVideoRequest(videos=sources, options=codec.options(options))
+
+
+class GrpcClient:
+    """Blocking client for "host:port", "grpc://host:port" or "grpcs://host:port" (TLS)."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        api_key: str | None = None,
+        timeout_s: float | None = DEFAULT_TIMEOUT_S,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        address, tls = codec.parse_target(target)
+        self.timeout_s = timeout_s
+        self.retry = retry or RetryPolicy()
+        self._metadata = _metadata(api_key)
+        self._channel = (
+            grpc.secure_channel(address, grpc.ssl_channel_credentials(), options=_CHANNEL_OPTIONS)
+            if tls
+            else grpc.insecure_channel(address, options=_CHANNEL_OPTIONS)
+        )
+        self._stub = pb_grpc.EmbeddingServiceStub(self._channel)
+
+    def __enter__(self) -> GrpcClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def _call(self, rpc: Callable[..., T], request: Any, timeout_s: float | None) -> T:
+        deadline = Deadline(timeout_s if timeout_s is not None else self.timeout_s)
+        attempt = 0
+        while True:
+            attempt += 1
+            deadline.check(attempt - 1)
+            try:
+                return rpc(request, timeout=deadline.remaining(), metadata=self._metadata)
+            except grpc.RpcError as exc:
+                error = codec.rpc_error(exc, attempt)
+            wait_s = next_wait(self.retry, deadline, attempt, error)
+            if wait_s is None:
+                raise error
+            time.sleep(wait_s)
+
+    def embed_videos(
+        self,
+        videos: Iterable[VideoLike],
+        options: VideoOptions | None = None,
+        *,
+        timeout_s: float | None = None,
+    ) -> VideoBatch:
+        return codec.video_batch(
+            self._call(self._stub.EmbedVideo, _video_request(videos, options), timeout_s)
+        )
+
+    def embed_texts(self, texts: Iterable[str], *, timeout_s: float | None = None) -> TextBatch:
+        request = pb.EmbedTextRequest(texts=list(texts))
+        return codec.text_batch(self._call(self._stub.EmbedText, request, timeout_s))
+
+    def model_info(self, *, timeout_s: float | None = None) -> ModelInfo:
+        return codec.model_info(self._call(self._stub.GetModelInfo, pb.GetModelInfoRequest(), timeout_s))
+
+    def stream(
+        self, items: Iterable[StreamItem], *, concurrency: int = 8, timeout_s: float | None = None
+    ) -> Iterator[StreamResult]:
+        """Native StreamEmbed: results as they finish. `concurrency` is accepted for parity with HTTP; the
+        server bounds in-flight items itself and slows the sender through flow control."""
+        del concurrency
+        requests = (codec.stream_request(item) for item in items)
+        try:
+            for response in self._stub.StreamEmbed(requests, timeout=timeout_s, metadata=self._metadata):
+                yield codec.stream_result(response)
+        except grpc.RpcError as exc:
+            raise codec.rpc_error(exc, 1) from None
+
+
+class AsyncGrpcClient:
+    """asyncio client with the same methods as `GrpcClient`, awaited. The channel is opened on first use,
+    inside the caller's event loop."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        api_key: str | None = None,
+        timeout_s: float | None = DEFAULT_TIMEOUT_S,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._address, self._tls = codec.parse_target(target)
+        self.timeout_s = timeout_s
+        self.retry = retry or RetryPolicy()
+        self._metadata = _metadata(api_key)
+        self._channel: grpc.aio.Channel | None = None
+        self._stub_: pb_grpc.EmbeddingServiceStub | None = None
+
+    @property
+    def _stub(self) -> pb_grpc.EmbeddingServiceStub:
+        if self._stub_ is None:
+            self._channel = (
+                grpc.aio.secure_channel(
+                    self._address, grpc.ssl_channel_credentials(), options=_CHANNEL_OPTIONS
+                )
+                if self._tls
+                else grpc.aio.insecure_channel(self._address, options=_CHANNEL_OPTIONS)
+            )
+            self._stub_ = pb_grpc.EmbeddingServiceStub(self._channel)
+        return self._stub_
+
+    async def __aenter__(self) -> AsyncGrpcClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel, self._stub_ = None, None
+
+    async def _call(self, rpc: Callable[..., Any], request: Any, timeout_s: float | None) -> Any:
+        deadline = Deadline(timeout_s if timeout_s is not None else self.timeout_s)
+        attempt = 0
+        while True:
+            attempt += 1
+            deadline.check(attempt - 1)
+            try:
+                return await rpc(request, timeout=deadline.remaining(), metadata=self._metadata)
+            except grpc.RpcError as exc:
+                error = codec.rpc_error(exc, attempt)
+            wait_s = next_wait(self.retry, deadline, attempt, error)
+            if wait_s is None:
+                raise error
+            await asyncio.sleep(wait_s)
+
+    async def embed_videos(
+        self,
+        videos: Iterable[VideoLike],
+        options: VideoOptions | None = None,
+        *,
+        timeout_s: float | None = None,
+    ) -> VideoBatch:
+        response = await self._call(self._stub.EmbedVideo, _video_request(videos, options), timeout_s)
+        return codec.video_batch(response)
+
+    async def embed_texts(self, texts: Iterable[str], *, timeout_s: float | None = None) -> TextBatch:
+        response = await self._call(self._stub.EmbedText, pb.EmbedTextRequest(texts=list(texts)), timeout_s)
+        return codec.text_batch(response)
+
+    async def model_info(self, *, timeout_s: float | None = None) -> ModelInfo:
+        return codec.model_info(
+            await self._call(self._stub.GetModelInfo, pb.GetModelInfoRequest(), timeout_s)
+        )
+
+    async def stream(
+        self,
+        items: AsyncIterable[StreamItem] | Iterable[StreamItem],
+        *,
+        concurrency: int = 8,
+        timeout_s: float | None = None,
+    ) -> AsyncIterator[StreamResult]:
+        """Native StreamEmbed, as `GrpcClient.stream`."""
+        del concurrency
+
+        async def requests() -> AsyncIterator[pb.StreamEmbedRequest]:
+            if isinstance(items, AsyncIterable):
+                async for item in items:
+                    yield codec.stream_request(item)
+            else:
+                for item in items:
+                    yield codec.stream_request(item)
+
+        call = self._stub.StreamEmbed(requests(), timeout=timeout_s, metadata=self._metadata)
+        try:
+            async for response in call:
+                yield codec.stream_result(response)
+        except grpc.RpcError as exc:
+            raise codec.rpc_error(exc, 1) from None
+        finally:
+            call.cancel()

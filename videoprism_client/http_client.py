@@ -1,0 +1,253 @@
+"""HTTP clients of the REST API: `HttpClient` (blocking) and `AsyncHttpClient` (asyncio), with the same
+methods as the gRPC clients. Every call retries `overloaded`/`draining` answers (and lost connections)
+with backoff, honouring Retry-After, within one deadline that covers all attempts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+import httpx
+
+from videoprism_client import _http_codec as codec
+from videoprism_client.errors import DeadlineExceeded, TransportError, VideoPrismError
+from videoprism_client.retry import Deadline, RetryPolicy, next_wait
+from videoprism_client.stream_common import item_failed, text_as_stream, video_as_stream
+from videoprism_client.types import (
+    ModelInfo,
+    StreamItem,
+    StreamResult,
+    TextBatch,
+    VideoBatch,
+    VideoLike,
+    VideoOptions,
+    as_video,
+)
+
+DEFAULT_TIMEOUT_S = 120.0
+
+
+def _headers(api_key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def _attempt_timeout(deadline: Deadline) -> float:
+    remaining = deadline.remaining()
+    return DEFAULT_TIMEOUT_S if remaining is None else max(0.001, remaining)
+
+
+def _failure(exc: httpx.HTTPError, deadline: Deadline, attempt: int) -> VideoPrismError:
+    if isinstance(exc, httpx.TimeoutException) and deadline.remaining() is not None:
+        return DeadlineExceeded(f"no answer before the deadline: {exc!r}", attempts=attempt)
+    return TransportError(f"{type(exc).__name__}: {exc}", attempts=attempt)
+
+
+def _model_info(payload: dict[str, Any]) -> ModelInfo:
+    card = payload["data"][0]
+    return ModelInfo(
+        name=str(card["id"]),
+        version=str(card.get("version", "")),
+        bundle_id=str(card.get("bundle_id", "")),
+        dim=int(card["dim"]),
+        num_frames=int(card.get("num_frames", 0)),
+        image_size=int(card.get("image_size", 0)),
+        text_max_length=card.get("text_max_length"),
+    )
+
+
+class HttpClient:
+    """Blocking client. `timeout_s` is the default deadline of one call, retries included."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout_s: float | None = DEFAULT_TIMEOUT_S,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.timeout_s = timeout_s
+        self.retry = retry or RetryPolicy()
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=_headers(api_key))
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, body: Any, timeout_s: float | None) -> Any:
+        deadline = Deadline(timeout_s if timeout_s is not None else self.timeout_s)
+        attempt = 0
+        while True:
+            attempt += 1
+            deadline.check(attempt - 1)
+            error: VideoPrismError
+            try:
+                response = self._http.request(method, path, json=body, timeout=_attempt_timeout(deadline))
+            except httpx.HTTPError as exc:
+                error = _failure(exc, deadline, attempt)
+            else:
+                if response.status_code < 400:
+                    return response.json()
+                error = codec.http_error(
+                    response.status_code, response.content, response.headers.get("retry-after")
+                )
+            wait_s = next_wait(self.retry, deadline, attempt, error)
+            if wait_s is None:
+                error.attempts = attempt
+                raise error
+            time.sleep(wait_s)
+
+    def embed_videos(
+        self,
+        videos: Iterable[VideoLike],
+        options: VideoOptions | None = None,
+        *,
+        timeout_s: float | None = None,
+    ) -> VideoBatch:
+        body = codec.video_body([as_video(v) for v in videos], options)
+        return codec.video_batch(self._call("POST", "/v1/embed/video", body, timeout_s))
+
+    def embed_texts(self, texts: Iterable[str], *, timeout_s: float | None = None) -> TextBatch:
+        return codec.text_batch(self._call("POST", "/v1/embed/text", codec.text_body(list(texts)), timeout_s))
+
+    def model_info(self, *, timeout_s: float | None = None) -> ModelInfo:
+        return _model_info(self._call("GET", "/v1/models", None, timeout_s))
+
+    def _one(self, item: StreamItem) -> StreamResult:
+        try:
+            if item.video is not None:
+                return video_as_stream(item.id, self.embed_videos([item.video], item.options).results[0])
+            return text_as_stream(item.id, self.embed_texts([item.text or ""]).results[0])
+        except VideoPrismError as error:
+            return item_failed(item.id, error)
+
+    def stream(self, items: Iterable[StreamItem], *, concurrency: int = 8) -> Iterator[StreamResult]:
+        """Embeds items with up to `concurrency` requests in flight and yields results as they finish.
+        A failed item (even after retries) is yielded with its error; the rest go on."""
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="videoprism-stream") as pool:
+            pending: set[Future[StreamResult]] = set()
+            for item in items:
+                if len(pending) >= concurrency:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    yield from (f.result() for f in done)
+                pending.add(pool.submit(self._one, item))
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from (f.result() for f in done)
+
+
+class AsyncHttpClient:
+    """asyncio client with the same methods as `HttpClient`, awaited."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout_s: float | None = DEFAULT_TIMEOUT_S,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 64,
+    ) -> None:
+        self.timeout_s = timeout_s
+        self.retry = retry or RetryPolicy()
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), headers=_headers(api_key), limits=limits
+        )
+
+    async def __aenter__(self) -> AsyncHttpClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, body: Any, timeout_s: float | None) -> Any:
+        deadline = Deadline(timeout_s if timeout_s is not None else self.timeout_s)
+        attempt = 0
+        while True:
+            attempt += 1
+            deadline.check(attempt - 1)
+            error: VideoPrismError
+            try:
+                response = await self._http.request(
+                    method, path, json=body, timeout=_attempt_timeout(deadline)
+                )
+            except httpx.HTTPError as exc:
+                error = _failure(exc, deadline, attempt)
+            else:
+                if response.status_code < 400:
+                    return response.json()
+                error = codec.http_error(
+                    response.status_code, response.content, response.headers.get("retry-after")
+                )
+            wait_s = next_wait(self.retry, deadline, attempt, error)
+            if wait_s is None:
+                error.attempts = attempt
+                raise error
+            await asyncio.sleep(wait_s)
+
+    async def embed_videos(
+        self,
+        videos: Iterable[VideoLike],
+        options: VideoOptions | None = None,
+        *,
+        timeout_s: float | None = None,
+    ) -> VideoBatch:
+        body = codec.video_body([as_video(v) for v in videos], options)
+        return codec.video_batch(await self._call("POST", "/v1/embed/video", body, timeout_s))
+
+    async def embed_texts(self, texts: Iterable[str], *, timeout_s: float | None = None) -> TextBatch:
+        body = codec.text_body(list(texts))
+        return codec.text_batch(await self._call("POST", "/v1/embed/text", body, timeout_s))
+
+    async def model_info(self, *, timeout_s: float | None = None) -> ModelInfo:
+        return _model_info(await self._call("GET", "/v1/models", None, timeout_s))
+
+    async def _one(self, item: StreamItem) -> StreamResult:
+        try:
+            if item.video is not None:
+                batch = await self.embed_videos([item.video], item.options)
+                return video_as_stream(item.id, batch.results[0])
+            return text_as_stream(item.id, (await self.embed_texts([item.text or ""])).results[0])
+        except VideoPrismError as error:
+            return item_failed(item.id, error)
+
+    async def stream(
+        self, items: AsyncIterable[StreamItem] | Iterable[StreamItem], *, concurrency: int = 8
+    ) -> AsyncIterator[StreamResult]:
+        """Like `HttpClient.stream`: at most `concurrency` requests in flight, results as they finish."""
+        pending: set[asyncio.Task[StreamResult]] = set()
+        try:
+            async for item in _aiter(items):
+                if len(pending) >= concurrency:
+                    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        yield task.result()
+                pending.add(asyncio.create_task(self._one(item)))
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    yield task.result()
+        finally:
+            for task in pending:
+                task.cancel()
+
+
+async def _aiter(items: AsyncIterable[StreamItem] | Iterable[StreamItem]) -> AsyncIterator[StreamItem]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item

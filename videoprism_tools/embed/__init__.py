@@ -1,0 +1,1 @@
+"""`videoprism-embed`: embed a folder, glob, manifest or URL list into Parquet or .npy + JSONL."""

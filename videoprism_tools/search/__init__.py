@@ -1,0 +1,1 @@
+"""`videoprism-search`: a usearch index over `videoprism-embed` Parquet output and a search web page."""
