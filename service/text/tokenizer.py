@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import sentencepiece as spm
 
+from service.errors import InvalidRequestError
 from service.text.canonicalize import canonicalize_text
 
 
@@ -47,6 +48,13 @@ class TextTokenizer:
 
     def normalize(self, text: str) -> str:
         """The exact string that is tokenized; also what the text cache key is derived from."""
+        try:
+            # Python strings may hold lone surrogates (e.g. from JSON "\\ud800"); SentencePiece cannot.
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidRequestError(
+                f"text is not valid Unicode (unpaired surrogate at character {exc.start}); send UTF-8 text"
+            ) from exc
         return canonicalize_text(text) if self.canonicalize else text
 
     def encode_ids(self, text: str) -> list[int]:

@@ -75,3 +75,11 @@ def test_no_bos_or_eos_is_added(tokenizer: TextTokenizer, tiny_bundle: Bundle) -
     assert tiny_bundle.tokenizer is not None
     processor = spm.SentencePieceProcessor(model_file=str(tiny_bundle.tokenizer))
     assert tokenizer.encode_ids("a chef cooks") == processor.EncodeAsIds("a chef cooks.")
+
+
+def test_unpaired_surrogates_are_a_clear_invalid_request(tokenizer: TextTokenizer) -> None:
+    from service.errors import InvalidRequestError
+
+    with pytest.raises(InvalidRequestError, match="unpaired surrogate at character 2"):
+        tokenizer.encode_batch(["ok", "ab\ud800cd"])
+    assert tokenizer.encode_batch(["ab\U0001f600cd"]).ids.shape[0] == 1  # a real astral character is fine
