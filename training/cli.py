@@ -15,6 +15,11 @@ from collections.abc import Sequence
 # subcommand -> (module path, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("training.commands.info", "print the presets and their parameter counts"),
+    "export": (
+        "training.commands.export",
+        "export a checkpoint to a model bundle (ONNX + tokenizer + manifest)",
+    ),
+    "build-engine": ("training.commands.build_engine", "build a TensorRT engine for a bundle (needs a GPU)"),
     "convert": ("training.commands.convert", "convert an official VideoPrism .npz checkpoint"),
 }
 

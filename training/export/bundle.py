@@ -27,6 +27,7 @@ from training.export.graphs import (
     TextEmbeddingGraph,
     VideoEmbeddingGraph,
 )
+from training.export.inference_modules import prepare_for_export
 from training.export.manifest_io import hash_bundle_files, onnx_model_spec, sha256_file, write_manifest
 from training.export.onnx_export import OnnxExportConfig, export_to_onnx
 from training.export.precision import Precision, convert_precision
@@ -45,7 +46,13 @@ class BundleExportOptions:
     model_name: str | None = None  # None: the checkpoint's metadata "model_name", else its directory name
     model_version: str = "1"
     resize_mode: Literal["crop", "squash"] = "crop"
+    # The bundle's fixed input clip; None = the model's native size. Other sizes interpolate the position
+    # tables (frames: any count; image: a multiple of the patch size).
+    num_frames: int | None = None
+    image_size: int | None = None
     created_at: str | None = None  # ISO-8601; fixed by reproducible builds, None = now
+    # Export the inference rewrites of training.export.inference_modules (same outputs, faster graph).
+    inference_rewrites: bool = True
     onnx: OnnxExportConfig = field(default_factory=OnnxExportConfig)
 
 
@@ -79,6 +86,7 @@ def export_model_bundle(
 ) -> BundleManifest:
     """Export an in-memory model. A model with a text tower needs its SentencePiece `tokenizer_file`."""
     model = model.eval()
+    graph_model = prepare_for_export(model) if options.inference_rewrites else model
     has_text = isinstance(model, VideoTextModel)
     if has_text and tokenizer_file is None:
         raise ValueError(
@@ -88,24 +96,23 @@ def export_model_bundle(
     out = Path(out_dir)
     with tempfile.TemporaryDirectory(prefix=".bundle-", dir=_staging_parent(out)) as tmp:
         stage = Path(tmp)
-        video_graph = VideoEmbeddingGraph(model, with_tokens=options.with_tokens)
+        video_graph = VideoEmbeddingGraph(graph_model, with_tokens=options.with_tokens)
+        num_frames = options.num_frames or video_config.num_frames
+        image_size = options.image_size or video_config.image_size
+        if image_size % video_config.patch_size:
+            raise ValueError(
+                f"image_size {image_size} is not a multiple of the patch size {video_config.patch_size}"
+            )
         generator = torch.Generator().manual_seed(0)
-        frames = torch.rand(
-            _EXAMPLE_BATCH,
-            video_config.num_frames,
-            video_config.image_size,
-            video_config.image_size,
-            3,
-            generator=generator,
-        )
+        frames = torch.rand(_EXAMPLE_BATCH, num_frames, image_size, image_size, 3, generator=generator)
         export_to_onnx(
             video_graph, (frames,), stage / VIDEO_FILE, [VIDEO_INPUT], video_graph.output_names, options.onnx
         )
         convert_precision(stage / VIDEO_FILE, stage / VIDEO_FILE, options.precision)
         text_spec = None
-        if isinstance(model, VideoTextModel):
+        if isinstance(graph_model, VideoTextModel):
             assert tokenizer_file is not None
-            text_spec = _write_text(model, stage, tokenizer_file, options)
+            text_spec = _write_text(graph_model, stage, tokenizer_file, options)
         files = hash_bundle_files(stage)
         manifest = BundleManifest(
             schema_version=SCHEMA_VERSION,
@@ -115,8 +122,8 @@ def export_model_bundle(
             precision=options.precision,
             opset=options.onnx.opset,
             video=VideoSpec(
-                num_frames=video_config.num_frames,
-                image_size=video_config.image_size,
+                num_frames=num_frames,
+                image_size=image_size,
                 resize_mode=options.resize_mode,
             ),
             text=text_spec,

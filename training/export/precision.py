@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import onnx
+import onnx_ir
 
 Precision = Literal["fp32", "fp16", "int8"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "int8")
@@ -41,6 +42,10 @@ def to_fp16(fp32_path: Path, out_path: Path) -> None:
     # LayerNorm statistics and the final L2 norm sum many squares; float16 keeps them at reduced accuracy
     # but in range for unit-scale activations, and keeping them fp32 would add a cast pair per layer.
     converted = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=False)
+    # The converter appends its input casts after the nodes that read them; ONNX requires topological order.
+    ir_model = onnx_ir.serde.deserialize_model(converted)
+    ir_model.graph.sort()
+    converted = onnx_ir.serde.serialize_model(ir_model)
     onnx.checker.check_model(converted)
     onnx.save_model(converted, str(out_path))
 
@@ -56,8 +61,14 @@ def to_int8(fp32_path: Path, out_path: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         # quantize_dynamic may write beside its output; a temp file keeps `out_path` all-or-nothing.
         staged = Path(tmp) / "int8.onnx"
+        source = onnx.load_model(str(fp32_path))
+        # The quantizer re-runs shape inference from a file and trips over the exporter's value_info
+        # annotations (some sit on initializers); they are optional, so it gets the graph without them.
+        del source.graph.value_info[:]
+        plain = Path(tmp) / "fp32.onnx"
+        onnx.save_model(source, str(plain))
         quantize_dynamic(
-            str(fp32_path),
+            str(plain),
             str(staged),
             op_types_to_quantize=["MatMul"],
             weight_type=QuantType.QInt8,
