@@ -24,5 +24,7 @@ def test_client_imports_without_server_dependencies() -> None:
         "roots = {'service', 'fastapi', 'onnxruntime', 'torch', 'starlette', 'uvicorn', 'training'}\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in roots))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
