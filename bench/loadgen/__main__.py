@@ -2,7 +2,7 @@
 
 python -m bench.loadgen --target http://127.0.0.1:8000 --kind text --closed 1,8,32 --seconds 10
 python -m bench.loadgen --target 127.0.0.1:50051 --kind grpc-text --open 100,200 --seconds 10
-python -m bench.loadgen --target http://127.0.0.1:8000 --kind frames --closed 8   # peers' raw-frame door
+python -m bench.loadgen --target http://127.0.0.1:8000 --kind frames --closed 8   # pre-decoded frames
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from contextlib import asynccontextmanager
 from bench.loadgen.clients import GrpcTextClient, HttpClient
 from bench.loadgen.machine import machine, machine_line
 from bench.loadgen.runner import RunResult, Send, closed_loop, open_loop
-from bench.loadgen.workloads import frames_for, text_body
+from bench.loadgen.workloads import frames_body, text_body
 
-PATHS = {"text": "/v1/embed/text", "frames": "/v1/embed/frames"}
+PATHS = {"text": "/v1/embed/text", "frames": "/v1/embed/video"}
 
 
 @asynccontextmanager
@@ -27,12 +27,8 @@ async def sender(target: str, kind: str, limit: int) -> AsyncIterator[Send]:
         async with GrpcTextClient(target) as grpc_client:
             yield grpc_client.send
         return
-    body, content_type = (
-        (text_body, "application/json") if kind == "text" else (frames_for, "application/octet-stream")
-    )
-    async with HttpClient(
-        target.rstrip("/") + PATHS[kind], body, content_type=content_type, limit=limit
-    ) as c:
+    body = text_body if kind == "text" else frames_body
+    async with HttpClient(target.rstrip("/") + PATHS[kind], body, limit=limit) as c:
         yield c.send
 
 

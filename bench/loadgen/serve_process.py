@@ -75,15 +75,30 @@ class ServerProcess:
         """SIGTERM, then SIGKILL to the whole session (peers leave worker processes behind otherwise)."""
         if self.process is None:
             return None
+        family = self._descendants()
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout_s)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        for pid in family:  # Ray workers may live in their own session; they are ours to end all the same
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         if self.process.poll() is None:
             self.process.wait(10)
         return self.process.returncode
+
+    def _descendants(self) -> list[int]:
+        try:
+            import psutil
+        except ImportError:  # psutil comes with the bench extra; without it the process group is enough
+            return []
+        assert self.process is not None
+        try:
+            return [c.pid for c in psutil.Process(self.process.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
 
 
 def videoprism_serve(http_port: int, grpc_port: int, *, cpus: set[int] | None, env: dict[str, str] | None = None,

@@ -26,6 +26,14 @@ def frames_for(index: int, num_frames: int = 8, size: int = 64) -> bytes:
     return rng.integers(0, 256, size=(num_frames, size, size, 3), dtype=np.uint8).tobytes()
 
 
+def frames_body(index: int, num_frames: int = 8, size: int = 64) -> bytes:
+    """`POST /v1/embed/video` body with one pre-decoded clip (base64 of the raw uint8 [T, S, S, 3] bytes),
+    so decoding is out of the comparison. The service needs the `frames` source for this (see report)."""
+    frames = {"data": base64.b64encode(frames_for(index, num_frames, size)).decode(),
+              "shape": [num_frames, size, size, 3], "dtype": "uint8"}  # fmt: skip
+    return json.dumps({"videos": [{"frames": frames}]}).encode()
+
+
 def video_body(video_bytes: bytes) -> bytes:
     """`POST /v1/embed/video` body carrying an encoded file inline."""
     return json.dumps({"videos": [{"data": base64.b64encode(video_bytes).decode()}]}).encode()
