@@ -59,7 +59,7 @@ def test_manifest_describes_the_model_and_its_graphs(tiny_export: ExportedTiny) 
 
 def test_reexport_replaces_the_previous_bundle_files_only(tmp_path: Path) -> None:
     """Publishing into an existing bundle removes its old files but leaves unrelated ones alone."""
-    from training.export.bundle import _publish
+    from training.export.bundle import publish
 
     out = tmp_path / "bundle"
     out.mkdir()
@@ -70,5 +70,5 @@ def test_reexport_replaces_the_previous_bundle_files_only(tmp_path: Path) -> Non
     stage.mkdir()
     (stage / "video_encoder.onnx").write_bytes(b"new")
     (stage / MANIFEST_NAME).write_text("{}")
-    _publish(stage, out)
+    publish(stage, out)
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST_NAME, "notes.txt", "video_encoder.onnx"]

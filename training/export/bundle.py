@@ -94,7 +94,7 @@ def export_model_bundle(
         )
     video_config = model.config.video if isinstance(model, VideoTextModel) else model.config
     out = Path(out_dir)
-    with tempfile.TemporaryDirectory(prefix=".bundle-", dir=_staging_parent(out)) as tmp:
+    with tempfile.TemporaryDirectory(prefix=".bundle-", dir=staging_parent(out)) as tmp:
         stage = Path(tmp)
         video_graph = VideoEmbeddingGraph(graph_model, with_tokens=options.with_tokens)
         num_frames = options.num_frames or video_config.num_frames
@@ -135,7 +135,7 @@ def export_model_bundle(
             created_at=options.created_at or _now(),
         )
         write_manifest(stage, manifest)
-        _publish(stage, out)
+        publish(stage, out)
     return manifest
 
 
@@ -165,14 +165,14 @@ def _write_text(
     return TextSpec(tokenizer_file=TOKENIZER_FILE, max_length=length, pad_id=pad_id)
 
 
-def _staging_parent(out: Path) -> Path:
+def staging_parent(out: Path) -> Path:
     # Staging beside the destination keeps the final moves on one filesystem (renames, not copies).
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     return parent
 
 
-def _publish(stage: Path, out: Path) -> None:
+def publish(stage: Path, out: Path) -> None:
     """Move the staged bundle into `out`, replacing a previous bundle's files but nothing else."""
     if out.exists() and any(out.iterdir()) and not (out / MANIFEST_NAME).is_file():
         raise FileExistsError(f"{out} exists, is not empty and holds no bundle; refusing to write into it")

@@ -6,6 +6,7 @@ arrays whatever its precision; only the manifest's `precision` field differs.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 from typing import Literal
@@ -51,9 +52,10 @@ def to_fp16(fp32_path: Path, out_path: Path) -> None:
 
 
 def to_int8(fp32_path: Path, out_path: Path) -> None:
-    """Dynamic int8 quantization of the MatMul weights (activations are quantized per batch at run time).
+    """Dynamic int8 quantization of the weight matmuls (MatMul and Gemm with a constant weight; activations
+    are quantized per batch at run time).
 
-    Only MatMul is quantized: it holds nearly all the weights and compute, while the attention
+    Only weight matmuls are quantized: it holds nearly all the weights and compute, while the attention
     softmax/LayerNorm/GELU stay float32, which is what keeps retrieval accuracy close to fp32.
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -67,14 +69,21 @@ def to_int8(fp32_path: Path, out_path: Path) -> None:
         del source.graph.value_info[:]
         plain = Path(tmp) / "fp32.onnx"
         onnx.save_model(source, str(plain))
-        quantize_dynamic(
-            str(plain),
-            str(staged),
-            op_types_to_quantize=["MatMul"],
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            extra_options={"MatMulConstBOnly": True},
-        )
+        # The quantizer logs a generic "consider pre-processing" warning on the root logger for every model.
+        root_logger = logging.getLogger()
+        previous_level = root_logger.level
+        root_logger.setLevel(logging.ERROR)
+        try:
+            quantize_dynamic(
+                str(plain),
+                str(staged),
+                op_types_to_quantize=["MatMul", "Gemm"],
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                extra_options={"MatMulConstBOnly": True},
+            )
+        finally:
+            root_logger.setLevel(previous_level)
         model = onnx.load_model(str(staged))
     onnx.checker.check_model(model)
     onnx.save_model(model, str(out_path))

@@ -1,0 +1,193 @@
+"""Encoder throughput: torch eager vs ONNX Runtime fp32 and int8 (CPU), clips/s and texts/s at batch 1, 8, 32.
+
+Goals (tiny preset, 2 threads): ONNX Runtime fp32 >= 1.7x torch eager at batch 8, int8 >= 1.5x fp32,
+and fp32 >= 50 clips/s at batch 8.
+
+    .venv/bin/python -m bench.encoder [--checkpoint CKPT] [--seconds 3] [--batches 1 8 32]
+
+Without --checkpoint it uses the seeded random `tiny` model (the placeholder demo model); random weights
+cost the same as trained ones. Both runtimes get the same thread count. The machine may be shared, so
+the 1-minute load average before and after is recorded next to the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from training.checkpoint import load_model_checkpoint
+from training.export.bundle import export_model_bundle
+from training.export.demo_tokenizer import train_tokenizer
+from training.export.parity import random_text_batch
+from training.export.precision import convert_precision
+from training.model import VideoTextModel, build_model, presets
+
+RESULTS = Path(__file__).resolve().parent / "results" / "encoder.json"
+
+
+@dataclass(frozen=True)
+class Cell:
+    tower: str  # "video" (clips/s) | "text" (texts/s)
+    runtime: str  # "torch_eager" | "ort_fp32" | "ort_int8"
+    batch: int
+    items_per_s: float
+    ratio_to_torch: float
+
+
+def machine(threads: int) -> dict[str, object]:
+    model = platform.processor() or "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return {
+        "cpu_model": model,
+        "cores": os.cpu_count(),
+        "threads": threads,
+        "torch": torch.__version__,
+        "onnxruntime": ort.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def throughput(run: Callable[[], object], batch: int, seconds: float) -> float:
+    """Items/s over repeated calls: two warm-up calls, then whole calls for at least `seconds`."""
+    run()
+    run()
+    calls, start = 0, time.perf_counter()
+    while True:
+        run()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds and calls >= 3:
+            return calls * batch / elapsed
+
+
+def session(path: Path, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, help="video-text checkpoint (default: seeded random tiny)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per cell")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    if args.checkpoint is not None:
+        model = load_model_checkpoint(args.checkpoint)
+    else:
+        torch.manual_seed(0)
+        model = build_model(presets["tiny"]).eval()
+    if not isinstance(model, VideoTextModel):
+        parser.error("the benchmark needs a video-text model (both towers)")
+    config = model.config
+    info = machine(args.threads)
+    print(
+        f"machine: {info['cpu_model']}, {info['cores']} cores, {args.threads} threads; load {os.getloadavg()[0]:.2f}"
+    )
+    load_before = os.getloadavg()[0]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        tokenizer = train_tokenizer(root / "tokenizer.model", vocab_size=config.text.vocab_size)
+        export_model_bundle(
+            model, root / "fp32", tokenizer_file=tokenizer, source_checkpoint="bench", model_name="bench"
+        )
+        sessions: dict[str, dict[str, ort.InferenceSession]] = {"ort_fp32": {}, "ort_int8": {}}
+        for tower, file in (("video", "video_encoder.onnx"), ("text", "text_encoder.onnx")):
+            convert_precision(root / "fp32" / file, root / f"int8_{file}", "int8")
+            sessions["ort_fp32"][tower] = session(root / "fp32" / file, args.threads)
+            sessions["ort_int8"][tower] = session(root / f"int8_{file}", args.threads)
+
+        rng = np.random.default_rng(0)
+        video, length = config.video, config.text.max_length
+        cells: list[Cell] = []
+        for tower in ("video", "text"):
+            for batch in args.batches:
+                if tower == "video":
+                    shape = (batch, video.num_frames, video.image_size, video.image_size, 3)
+                    frames = rng.random(shape, dtype=np.float32)
+                    feeds: dict[str, np.ndarray] = {"frames": frames}
+                    eager: Callable[[], object] = functools.partial(
+                        model.encode_video, torch.from_numpy(frames)
+                    )
+                else:
+                    ids, paddings = random_text_batch(batch, length, config.text.vocab_size, rng)
+                    feeds = {"input_ids": ids, "paddings": paddings}
+                    eager = functools.partial(
+                        model.encode_text, torch.from_numpy(ids), torch.from_numpy(paddings)
+                    )
+                with torch.inference_mode():
+                    base = throughput(eager, batch, args.seconds)
+                cells.append(Cell(tower, "torch_eager", batch, base, 1.0))
+                for runtime in ("ort_fp32", "ort_int8"):
+                    sess = sessions[runtime][tower]
+                    items = throughput(functools.partial(sess.run, None, feeds), batch, args.seconds)
+                    cells.append(Cell(tower, runtime, batch, items, items / base))
+                unit = "clips/s" if tower == "video" else "texts/s"
+                row = [c for c in cells if c.tower == tower and c.batch == batch]
+                print(
+                    f"{tower:5s} batch {batch:3d}: "
+                    + "  ".join(
+                        f"{c.runtime} {c.items_per_s:8.1f} {unit} ({c.ratio_to_torch:4.2f}x)" for c in row
+                    )
+                )
+
+    def rate(tower: str, runtime: str, batch: int) -> float | None:
+        return next(
+            (c.items_per_s for c in cells if (c.tower, c.runtime, c.batch) == (tower, runtime, batch)), None
+        )
+
+    goals: dict[str, object] = {}
+    fp32, int8, eager8 = (
+        rate("video", "ort_fp32", 8),
+        rate("video", "ort_int8", 8),
+        rate("video", "torch_eager", 8),
+    )
+    if fp32 and int8 and eager8:
+        goals = {
+            "video_fp32_over_torch_batch8": round(fp32 / eager8, 3),
+            "video_fp32_over_torch_goal": 1.7,
+            "video_int8_over_fp32_batch8": round(int8 / fp32, 3),
+            "video_int8_over_fp32_goal": 1.5,
+            "video_fp32_clips_per_s_batch8": round(fp32, 1),
+            "video_fp32_clips_per_s_goal": 50,
+        }
+        print("goals: " + ", ".join(f"{k}={v}" for k, v in goals.items()))
+    report = {
+        "bench": "encoder",
+        "model": "tiny (seed 0)" if args.checkpoint is None else str(args.checkpoint),
+        "machine": info,
+        "load_average_1m": {"before": load_before, "after": os.getloadavg()[0]},
+        "seconds_per_cell": args.seconds,
+        "cells": [asdict(c) for c in cells],
+        "goals": goals,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
