@@ -75,7 +75,10 @@ def _run_ray(args: argparse.Namespace, sources: list[Source], done: set[str]) ->
         raise SystemExit("--ray writes Parquet only")
     manifests = [Path(i) for i in args.inputs if Path(i).suffix in MANIFEST_SUFFIXES and Path(i).is_file()]
     manifest = manifests[0] if len(args.inputs) == 1 and len(manifests) == 1 and not args.urls else None
-    ray.init(address=args.ray_address, include_dashboard=False, log_to_driver=False)
+    # A caller (a notebook, a test) that already connected keeps its Ray session; otherwise we own one.
+    owned = not ray.is_initialized()
+    if owned:
+        ray.init(address=args.ray_address, include_dashboard=False, log_to_driver=False)
     config = RayJobConfig(server=args.server, bundle=args.bundle, api_key=args.api_key, options=_options(args),
                           batch_size=args.batch_size, workers=args.ray_workers, concurrency=args.concurrency)  # fmt: skip
     writer = OutputWriter(args.output, "parquet", flush_every=args.flush_every)
@@ -84,7 +87,8 @@ def _run_ray(args: argparse.Namespace, sources: list[Source], done: set[str]) ->
         return run_on_ray(sources, writer, done, config, manifest=manifest, on_progress=update)  # type: ignore[arg-type]
     finally:
         bar.close()  # type: ignore[attr-defined]
-        ray.shutdown()
+        if owned:
+            ray.shutdown()
 
 
 def _options(args: argparse.Namespace) -> VideoOptions:

@@ -9,6 +9,7 @@ must be shared too when the cluster has more than one node.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,9 +116,9 @@ def build_dataset(sources: list[Source], manifest: Path | None, done: set[str]) 
 
     if manifest is not None:
         reader = ray.data.read_csv if manifest.suffix == ".csv" else ray.data.read_json
-        ds = reader(str(manifest.resolve())).map_batches(
-            _normalize,  # type: ignore[arg-type]  # ray's stubs do not model fn_kwargs fn_kwargs={"base": str(manifest.resolve().parent)}, batch_format="numpy"
-        )
+        # A partial rather than fn_kwargs: Ray drops fn_kwargs when it fuses this map with the next one.
+        normalize = functools.partial(_normalize, base=str(manifest.resolve().parent))
+        ds = reader(str(manifest.resolve())).map_batches(normalize, batch_format="numpy")
     else:
         ds = ray.data.from_items([{"id": s.id, "location": s.location} for s in sources])
     if done:

@@ -39,8 +39,15 @@ def _index_dir(args: argparse.Namespace) -> Path:
     return args.index or args.embeddings / "index"
 
 
+def _ensure_index(args: argparse.Namespace, rebuild: bool = False) -> Path:
+    index_dir = _index_dir(args)
+    if rebuild or not (index_dir / INDEX_FILE).is_file():
+        print(f"indexed {build_index(args.embeddings, index_dir)} rows into {index_dir}", file=sys.stderr)
+    return index_dir
+
+
 async def _query(args: argparse.Namespace) -> int:
-    index = SearchIndex(_index_dir(args))
+    index = SearchIndex(_ensure_index(args))
     embedder = await open_embedder(args.server, bundle=args.bundle, api_key=args.api_key)
     try:
         result = (await embedder.embed_texts([args.text])).results[0]
@@ -62,10 +69,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from videoprism_tools.search.app import create_search_app
 
-    index_dir = _index_dir(args)
-    if args.rebuild or not (index_dir / INDEX_FILE).is_file():
-        print(f"indexed {build_index(args.embeddings, index_dir)} rows into {index_dir}", file=sys.stderr)
-    index = SearchIndex(index_dir)
+    index = SearchIndex(_ensure_index(args, args.rebuild))
     app = create_search_app(
         index, lambda: open_embedder(args.server, bundle=args.bundle, api_key=args.api_key)
     )
