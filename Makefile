@@ -48,7 +48,17 @@ unit: $(STAMP) system-deps
 test: lint typecheck unit
 
 bench: $(STAMP) system-deps
+	$(BIN)/pip install -q -e '.[bench]' --config-settings editable_mode=compat
 	$(BIN)/python -m bench.run_all
+
+# docs/performance.md and docs/img/*.png from the JSON under bench/results/ (run `make bench` first).
+report: $(STAMP)
+	$(BIN)/python -m bench.report
+
+# Overload, fault and leak suites against a real videoprism-serve (minutes; RELIABILITY_SCALE=3 runs longer).
+reliability: $(STAMP) system-deps
+	$(BIN)/pip install -q -e '.[bench]' --config-settings editable_mode=compat
+	$(BIN)/pytest -m slow tests/reliability -p no:cacheprovider $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
