@@ -15,6 +15,11 @@ from collections.abc import Sequence
 # subcommand -> (module path, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("training.commands.info", "print the presets and their parameter counts"),
+    "demo": ("training.commands.demo", "train the tiny demo model: stage 1 -> stage 2 -> align -> eval"),
+    "stage1": ("training.commands.stage1", "stage 1: video-text contrastive training"),
+    "stage2": ("training.commands.stage2", "stage 2: masked video modelling with global-local distillation"),
+    "align": ("training.commands.align", "LiT re-alignment of a text tower + pooler on a frozen encoder"),
+    "eval": ("training.commands.eval", "held-out retrieval and frozen-feature probes of a checkpoint"),
     "export": (
         "training.commands.export",
         "export a checkpoint to a model bundle (ONNX + tokenizer + manifest)",

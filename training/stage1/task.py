@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -21,6 +20,7 @@ from training.engine.batch import BatchSource, ClipBatch
 from training.engine.distributed import DistInfo, broadcast_parameters
 from training.engine.loop import LoopConfig, run_training
 from training.engine.seeds import step_seed
+from training.engine.sources import SyntheticDataConfig
 from training.losses import ContrastiveLoss
 from training.masking import gather_tokens, make_masking
 from training.model import VideoTextConfig, VideoTextModel, l2_normalize, presets
@@ -33,7 +33,7 @@ class Stage1Config:
     token_drop: float = 0.5  # fraction of patches hidden by a tube mask; 0 disables
     init_temperature: float = 0.07
     seed: int = 0
-    data: dict[str, Any] = field(default_factory=dict)  # the data source's own settings, recorded as given
+    data: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
 
     def model_config(self) -> VideoTextConfig:
         config = presets[self.model] if isinstance(self.model, str) else self.model

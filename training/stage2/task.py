@@ -10,7 +10,7 @@ import copy
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 
@@ -19,6 +19,7 @@ from training.engine.batch import BatchSource, ClipBatch
 from training.engine.distributed import DistInfo, broadcast_parameters
 from training.engine.loop import LoopConfig, run_training
 from training.engine.seeds import step_seed
+from training.engine.sources import SyntheticDataConfig
 from training.losses import DistillationLoss
 from training.masking import make_masking, random_permutation
 from training.model import VideoTextModel
@@ -41,7 +42,7 @@ class Stage2Config:
     decoder_layers: int = 4
     decoder_heads: int = 2
     seed: int = 0
-    data: dict[str, Any] = field(default_factory=dict)
+    data: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
 
 
 class Stage2Task:

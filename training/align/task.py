@@ -1,0 +1,104 @@
+"""Re-alignment (LiT): the stage-2 encoder is locked; the auxiliary layers, MAP pooler and text tower,
+initialised from the stage-1 model, learn to match it with the stage-1 contrastive loss.
+
+The result is a full `VideoTextModel` checkpoint (stage-2 encoder + aligned towers), like the released LvT
+models, so the service can embed both video and text with the stage-2 encoder.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from training.checkpoint import load_model_checkpoint, save_model_checkpoint
+from training.engine.batch import BatchSource, ClipBatch
+from training.engine.distributed import DistInfo, broadcast_parameters
+from training.engine.loop import LoopConfig, run_training
+from training.engine.sources import SyntheticDataConfig
+from training.losses import ContrastiveLoss
+from training.model import VideoEncoder, VideoTextModel, l2_normalize
+
+
+@dataclass(frozen=True)
+class AlignConfig:
+    loop: LoopConfig
+    stage1: str = ""  # stage-1 model checkpoint: initial text tower, auxiliary layers and pooler
+    encoder: str = ""  # stage-2 model checkpoint: the locked video encoder
+    init_temperature: float = 0.07
+    seed: int = 0
+    data: SyntheticDataConfig = dataclasses.field(default_factory=SyntheticDataConfig)
+
+
+class AlignTask:
+    def __init__(
+        self,
+        config: AlignConfig,
+        stage1: VideoTextModel,
+        encoder: VideoEncoder,
+        tokenizer: Path | None = None,
+    ):
+        self.config = config
+        self.tokenizer = tokenizer
+        self.model = copy.deepcopy(stage1)
+        self.model.vision_encoder = copy.deepcopy(encoder)
+        for param in self.model.vision_encoder.parameters():
+            param.requires_grad_(False)
+        self.loss = ContrastiveLoss(config.init_temperature)
+        # The locked encoder is deliberately not part of the trainable module.
+        self.trainable = nn.ModuleDict(
+            {
+                "auxiliary_encoder": self.model.auxiliary_encoder,
+                "contrastive_vision_pooler": self.model.contrastive_vision_pooler,
+                "text_encoder": self.model.text_encoder,
+                "loss": self.loss,
+            }
+        )
+
+    def losses(self, batch: ClipBatch, step: int, info: DistInfo) -> dict[str, torch.Tensor]:
+        if batch.token_ids is None or batch.paddings is None:
+            raise ValueError("alignment needs tokenised captions")
+        self.model.vision_encoder.eval()
+        with torch.no_grad():
+            tokens = self.model.vision_encoder(batch.video())
+        video = l2_normalize(self.model.pool_tokens(tokens).float())
+        text = l2_normalize(self.model.encode_text(batch.token_ids, batch.paddings, normalize=False).float())
+        return self.loss(video, text)
+
+    def export(self, directory: Path) -> None:
+        save_model_checkpoint(
+            directory,
+            self.model,
+            metadata={"stage": "align", "config": dataclasses.asdict(self.config)},
+            tokenizer_file=self.tokenizer,
+        )
+
+
+def load_inputs(config: AlignConfig) -> tuple[VideoTextModel, VideoEncoder]:
+    stage1 = load_model_checkpoint(config.stage1)
+    encoder = load_model_checkpoint(config.encoder)
+    if not isinstance(stage1, VideoTextModel) or not isinstance(encoder, VideoEncoder):
+        raise ValueError("align needs a stage-1 video-text checkpoint and a stage-2 encoder checkpoint")
+    return stage1, encoder
+
+
+def train_align(
+    config: AlignConfig,
+    source: BatchSource,
+    run_dir: str | Path,
+    info: DistInfo | None = None,
+    resume: bool = False,
+    tokenizer: Path | None = None,
+    progress: bool = True,
+) -> dict[str, float]:
+    info = info or DistInfo()
+    stage1, encoder = load_inputs(config)
+    task = AlignTask(config, stage1, encoder, tokenizer)
+    broadcast_parameters(task.trainable, info)
+    return run_training(
+        task, source, config.loop, run_dir, dataclasses.asdict(config), info, resume, None, progress
+    )

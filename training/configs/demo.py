@@ -1,0 +1,66 @@
+"""The `tiny` demo model the service uses by default: stage 1 -> stage 2 -> LiT re-alignment.
+
+Run (22.4k + 6.4k + 6.4k clip-steps; about 30 minutes on an idle 2-core CPU at the measured
+bench/training_throughput.py rates, several times longer on a shared one):
+    videoprism-train demo --out runs/demo --seed 0
+Smoke variant (seconds, used by tests): `smoke(seed)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from training.align import AlignConfig
+from training.configs.models import micro
+from training.engine.loop import LoopConfig
+from training.engine.pipeline import PipelineConfig
+from training.engine.sources import SyntheticDataConfig
+from training.stage1 import Stage1Config
+from training.stage2 import Stage2Config
+
+
+def config(seed: int = 0) -> PipelineConfig:
+    data = SyntheticDataConfig(seed=seed)
+    stage1 = Stage1Config(
+        loop=LoopConfig(
+            total_steps=700, global_batch=32, peak_lr=2e-3, warmup_steps=30, decay="cosine", final_lr=1e-5,
+            weight_decay=1e-4, log_every=10, checkpoint_every=50,
+        ),
+        model="tiny",
+        # Tube token-drop saves no compute with this encoder's padding masks, and on a budget of a few
+        # hundred steps every visible token helps; the switch is exercised by tests and the ablation.
+        token_drop=0.0,
+        seed=seed,
+        data=data,
+    )  # fmt: skip
+    stage2 = Stage2Config(
+        loop=LoopConfig(
+            total_steps=200, global_batch=32, peak_lr=5e-4, warmup_steps=20, decay="cosine", final_lr=1e-5,
+            weight_decay=0.05, log_every=10, checkpoint_every=50,
+        ),
+        mask_kind="bevt", mask_ratio=0.65, seed=seed, data=data,
+    )  # fmt: skip
+    align = AlignConfig(
+        loop=LoopConfig(
+            total_steps=200, global_batch=32, peak_lr=1e-3, warmup_steps=20, decay="cosine", final_lr=1e-5,
+            weight_decay=1e-4, log_every=10, checkpoint_every=50,
+        ),
+        seed=seed, data=data,
+    )  # fmt: skip
+    return PipelineConfig(data=data, stage1=stage1, stage2=stage2, align=align, eval_clips=500)
+
+
+def smoke(seed: int = 0) -> PipelineConfig:
+    """The same pipeline on the micro model: 2 steps per stage, 16 evaluation clips."""
+    full = config(seed)
+    small_loop = LoopConfig(total_steps=2, global_batch=4, peak_lr=1e-3, warmup_steps=1, log_every=1)
+    data = dataclasses.replace(full.data, tokenizer_corpus=2000, tokenizer_vocab=64)
+    return PipelineConfig(
+        data=data,
+        stage1=dataclasses.replace(full.stage1, loop=small_loop, model=micro(8, 64), data=data),
+        stage2=dataclasses.replace(
+            full.stage2, loop=small_loop, decoder_width=16, decoder_heads=2, decoder_layers=1, data=data
+        ),
+        align=dataclasses.replace(full.align, loop=small_loop, data=data),
+        eval_clips=16,
+    )
