@@ -21,6 +21,7 @@ from bench.loadgen.clients import GrpcTextClient, HttpClient
 from bench.loadgen.machine import machine, machine_line, write_result
 from bench.loadgen.runner import closed_loop
 from bench.loadgen.serve_process import ServerProcess, free_port, videoprism_serve
+from bench.loadgen.verdict import best_of_rounds, verdict
 from bench.loadgen.workloads import frames_body, text_body
 
 BATCH = {"text": (32, 2.0), "video": (8, 5.0)}  # max batch size, max queue delay (ms), for every server
@@ -88,42 +89,6 @@ def print_row(row: dict[str, Any]) -> None:
     print(f"  {row['server']:10s} {row['kind']:6s} {row['door']:4s} c={row['concurrency']:3d} "
           f"{row['throughput_rps']:8.1f} ok/s  p50 {row['p50_ms']:7.1f}  p99 {row['p99_ms']:7.1f} ms  "
           f"{row['outcomes']}  load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
-
-
-def best_of_rounds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    best: dict[tuple[str, str, str, int], dict[str, Any]] = {}
-    for row in rows:
-        key = (row["server"], row["kind"], row["door"], row["concurrency"])
-        if key not in best or row["throughput_rps"] > best[key]["throughput_rps"]:
-            best[key] = row
-    return list(best.values())
-
-
-def verdict(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per input kind (HTTP door): each server's best throughput and its p99 there; ours vs the best peer."""
-    out: dict[str, Any] = {}
-    for kind in ("text", "frames"):
-        best: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            if row["kind"] != kind or row["door"] != "http" or not row["throughput_rps"] > 0:
-                continue
-            if row["server"] not in best or row["throughput_rps"] > best[row["server"]]["throughput_rps"]:
-                best[row["server"]] = row
-        peers = [r for s, r in best.items() if s != "videoprism"]
-        ours = best.get("videoprism")
-        top = max(peers, key=lambda r: r["throughput_rps"]) if peers else None
-        entry: dict[str, Any] = {s: {k: r[k] for k in ("concurrency", "throughput_rps", "p99_ms")}
-                                 for s, r in best.items()}  # fmt: skip
-        if ours and top:
-            ratio = ours["throughput_rps"] / top["throughput_rps"]
-            entry["best_peer"] = top["server"]
-            entry["ratio_vs_best_peer"] = ratio
-            entry["p99_not_higher"] = ours["p99_ms"] <= top["p99_ms"]
-            entry["goal_met"] = ratio >= 1.3 and entry["p99_not_higher"]
-        elif top:
-            entry["note"] = "this service did not answer this input (no pre-decoded frames door yet)"
-        out[kind] = entry
-    return out
 
 
 def main() -> None:

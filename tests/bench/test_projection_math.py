@@ -1,0 +1,44 @@
+"""FLOP and parameter counts behind the physical-limit and GPU-projection figures, and the peers verdict."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bench.gpu_projection import clip_flops, params
+from bench.loadgen.verdict import best_of_rounds, verdict
+from bench.physical_limit import graph_flops
+from service.settings import DEMO_BUNDLE
+
+
+def test_base_parameter_count_matches_the_released_tree() -> None:
+    # 114,365,184: parameters of a checkpoint with the released `base` parameter tree (bench/convert.py).
+    assert params("base") == pytest.approx(114_365_184, rel=1e-4)
+
+
+def test_analytic_flops_agree_with_the_demo_bundle_graph() -> None:
+    manifest = json.loads((DEMO_BUNDLE / "manifest.json").read_text())
+    t, s = manifest["video"]["num_frames"], manifest["video"]["image_size"]
+    frames = np.zeros((1, t, s, s, 3), dtype=np.float32)
+    counted = graph_flops(DEMO_BUNDLE / manifest["video_encoder"]["file"], {"frames": frames})
+    assert counted == pytest.approx(clip_flops("tiny")["total"], rel=0.1)
+
+
+def _row(server: str, rps: float, p99: float, concurrency: int = 8, rnd: int = 0) -> dict[str, object]:
+    return {"server": server, "kind": "text", "door": "http", "concurrency": concurrency,
+            "throughput_rps": rps, "p99_ms": p99, "round": rnd}  # fmt: skip
+
+
+def test_verdict_needs_1_3x_the_best_peer_at_no_higher_p99() -> None:
+    met = verdict([_row("videoprism", 260, 50), _row("litserve", 200, 60), _row("ray_serve", 100, 20)])
+    assert met["text"]["best_peer"] == "litserve" and met["text"]["goal_met"]
+    slow_tail = verdict([_row("videoprism", 300, 70), _row("litserve", 200, 60)])
+    assert slow_tail["text"]["ratio_vs_best_peer"] == 1.5 and not slow_tail["text"]["goal_met"]
+    assert not verdict([_row("videoprism", 250, 50), _row("litserve", 200, 60)])["text"]["goal_met"]
+
+
+def test_best_of_rounds_keeps_the_faster_round_per_cell() -> None:
+    rows = best_of_rounds([_row("litserve", 100, 60, rnd=0), _row("litserve", 150, 80, rnd=1)])
+    assert [(r["throughput_rps"], r["round"]) for r in rows] == [(150, 1)]
