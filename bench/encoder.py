@@ -17,6 +17,7 @@ import functools
 import json
 import os
 import platform
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -62,17 +63,25 @@ def machine(threads: int) -> dict[str, object]:
     }
 
 
-def throughput(run: Callable[[], object], batch: int, seconds: float) -> float:
-    """Items/s over repeated calls: two warm-up calls, then whole calls for at least `seconds`."""
-    run()
-    run()
-    calls, start = 0, time.perf_counter()
-    while True:
+def interleaved_throughput(
+    runs: dict[str, Callable[[], object]], batch: int, seconds: float
+) -> dict[str, float]:
+    """Items/s of each runner from the median of its call times, calls interleaved round-robin.
+
+    On a shared machine the load drifts during a run; interleaving exposes every runner to the same drift,
+    and the median ignores the calls that a burst of foreign load happened to hit.
+    """
+    for run in runs.values():  # warm-up: first calls allocate and (for torch) pick kernels
         run()
-        calls += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds and calls >= 3:
-            return calls * batch / elapsed
+        run()
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds * len(runs) or min(len(t) for t in times.values()) < 5:
+        for name, run in runs.items():
+            began = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - began)
+    return {name: batch / statistics.median(t) for name, t in times.items()}
 
 
 def session(path: Path, threads: int) -> ort.InferenceSession:
@@ -86,7 +95,7 @@ def session(path: Path, threads: int) -> ort.InferenceSession:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, help="video-text checkpoint (default: seeded random tiny)")
-    parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per cell")
+    parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per runtime and cell")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -137,13 +146,13 @@ def main() -> int:
                     eager = functools.partial(
                         model.encode_text, torch.from_numpy(ids), torch.from_numpy(paddings)
                     )
-                with torch.inference_mode():
-                    base = throughput(eager, batch, args.seconds)
-                cells.append(Cell(tower, "torch_eager", batch, base, 1.0))
+                runs: dict[str, Callable[[], object]] = {"torch_eager": eager}
                 for runtime in ("ort_fp32", "ort_int8"):
-                    sess = sessions[runtime][tower]
-                    items = throughput(functools.partial(sess.run, None, feeds), batch, args.seconds)
-                    cells.append(Cell(tower, runtime, batch, items, items / base))
+                    runs[runtime] = functools.partial(sessions[runtime][tower].run, None, feeds)
+                with torch.inference_mode():
+                    rates = interleaved_throughput(runs, batch, args.seconds)
+                for runtime, items in rates.items():
+                    cells.append(Cell(tower, runtime, batch, items, items / rates["torch_eager"]))
                 unit = "clips/s" if tower == "video" else "texts/s"
                 row = [c for c in cells if c.tower == tower and c.batch == batch]
                 print(
