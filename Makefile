@@ -47,6 +47,11 @@ unit: $(STAMP) system-deps
 
 test: lint typecheck unit
 
+# Two videoprism-serve replicas + Redis + nginx on loopback: balancing, shared cache, SIGTERM failover
+# (about 30 s). Not marked slow, so `unit` (and with it `test`, i.e. CI) runs it too.
+cluster-test: $(STAMP) system-deps
+	$(BIN)/pytest tests/cluster -p no:cacheprovider $(PYTEST_ARGS)
+
 bench: $(STAMP) system-deps
 	$(BIN)/pip install -q -e '.[bench]' --config-settings editable_mode=compat
 	$(BIN)/python -m bench.run_all

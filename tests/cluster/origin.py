@@ -1,0 +1,39 @@
+"""A loopback media origin that holds each download until the test releases it, so a replica can be kept
+busy with an admitted request for exactly as long as a test needs (no sleeps, no timing guesses)."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+
+
+class HeldOrigin:
+    def __init__(self, payload: bytes) -> None:
+        self.requested = threading.Event()  # a replica has started downloading
+        self.release = threading.Event()  # the test lets the download finish
+        origin = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                origin.requested.set()
+                origin.release.wait(120)
+                self.send_response(200)
+                self.send_header("content-type", "video/mp4")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self._server.server_address[1])
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{name}.mp4"
+
+    def close(self) -> None:
+        self.release.set()
+        self._server.shutdown()
+        self._server.server_close()

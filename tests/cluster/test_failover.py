@@ -1,0 +1,120 @@
+"""SIGTERM to one replica in the middle of steady HTTP and gRPC load through nginx: the clients see no failed
+request, the drained replica exits 0, and the other replica answers everything from then on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from tests.cluster.conftest import Cluster
+from tests.cluster.load import GrpcLoad, HttpLoad, drive
+from tests.cluster.observe import Access, read_access_log, wait_for_access
+from tests.cluster.processes import requires_tools
+
+pytestmark = requires_tools
+
+# Requests each stage must see before the next begins: counted, not timed, so a slow machine only
+# makes the test take longer.
+BEFORE = 40  # each replica has answered this many before the SIGTERM
+AFTER = 60  # the survivor answers this many after the drained replica has exited
+HTTP_WORKERS = 4
+# Kept low on purpose. Until the server starts its gRPC graceful stop (GOAWAY) when the drain begins, a
+# draining replica answers UNAVAILABLE through nginx for the whole drain while nginx keeps sending it every
+# other call, so each of a client's 5 attempts has about even odds of landing on it again; at 8 workers
+# some calls exhaust the retry policy (docs/deploy.md, "Local cluster test").
+GRPC_WORKERS = 2
+
+
+async def _wait_for(
+    log: Path, offset: int, done: Callable[[list[Access]], bool], timeout_s: float = 60.0
+) -> list[Access]:
+    """Polls the access log from `offset` until `done(entries)`, yielding to the load in between."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        entries = read_access_log(log, offset)
+        if done(entries):
+            return entries
+        assert time.monotonic() < deadline, f"load did not progress: {len(entries)} requests logged"
+        await asyncio.sleep(0.1)
+
+
+async def test_sigterm_mid_load_loses_no_request(cluster: Cluster, clips: list[bytes]) -> None:
+    leaving, staying = cluster.replicas
+    log = cluster.nginx.access_log
+    stop = asyncio.Event()
+
+    def name(access: Access) -> str:
+        return cluster.replica_at(access.port).name
+
+    def refusals_absorbed(entries: list[Access]) -> bool:
+        """nginx re-sent an HTTP request the leaving replica refused, and the leaving replica answered more
+        gRPC calls than the two the gRPC workers can have had in flight at the SIGTERM: the rest were
+        refusals (UNAVAILABLE, which nginx passes through), each re-sent by the client."""
+        http_retried = any(not a.grpc and len(a.upstreams) > 1 for a in entries)
+        return http_retried and sum(a.grpc and name(a) == leaving.name for a in entries) >= GRPC_WORKERS + 1
+
+    async with (
+        HttpLoad(cluster.http_url, clips[1:]) as http,
+        GrpcLoad(cluster.grpc_target) as rpc,
+        httpx.AsyncClient(base_url=leaving.http_url, timeout=120) as direct,
+    ):
+        load = asyncio.create_task(drive([(http.send, HTTP_WORKERS), (rpc.send, GRPC_WORKERS)], stop))
+        try:
+            start = log.stat().st_size
+            await _wait_for(
+                log,
+                start,
+                lambda e: min(Counter(map(name, e)).get(r.name, 0) for r in cluster.replicas) >= BEFORE,
+            )
+            # An admitted request the leaving replica must finish while it drains: its download is held.
+            held = asyncio.create_task(
+                direct.post("/v1/embed/video", json={"videos": [{"url": cluster.origin.url("held")}]})
+            )
+            assert await asyncio.to_thread(cluster.origin.requested.wait, 60), (
+                "the held request never started"
+            )
+            signalled = log.stat().st_size
+            leaving.sigterm()
+            sent_at = time.monotonic()
+            # The drain lasts as long as the held download: until both retry paths have been exercised.
+            await _wait_for(log, signalled, refusals_absorbed)
+            cluster.origin.release.set()
+            held_response = await held
+            exit_code = await asyncio.to_thread(leaving.wait_exit, 60.0)
+            drain_s = time.monotonic() - sent_at
+            exited = log.stat().st_size
+            await _wait_for(log, exited, lambda e: len(e) >= AFTER)
+        finally:
+            stop.set()
+            outcomes = await load
+    everything = wait_for_access(log, start, outcomes.total())
+    during = read_access_log(log, signalled, exited)
+    after = read_access_log(log, exited)
+    retried = [a for a in during if len(a.upstreams) > 1]
+    # A gRPC call the client re-sent shows up in nginx's log once per attempt.
+    grpc_resent = sum(a.grpc for a in everything) - outcomes["grpc ok"]
+    held_item = held_response.json()["data"][0] if held_response.status_code == 200 else {}
+    print(
+        f"\nload outcomes {dict(outcomes)}; replica {leaving.name} exit code {exit_code}, "
+        f"{drain_s:.2f} s from SIGTERM to exit; held in-flight request: {held_response.status_code}; "
+        f"while draining: {len(during)} requests, {len(retried)} re-sent by nginx "
+        f"{[(a.path, a.upstream_statuses) for a in retried]}, {grpc_resent} gRPC attempts re-sent by the client; "
+        f"after exit: {len(after)} requests answered by {dict(Counter(map(name, after)))}"
+    )
+
+    assert set(outcomes) == {"http ok", "grpc ok"}, outcomes  # zero failed requests, HTTP and gRPC
+    assert exit_code == 0
+    assert "embedding" in held_item, held_response.text  # admitted before the SIGTERM: finished
+    assert all(a.status == 200 for a in everything)
+    assert {name(a) for a in after} == {staying.name}
+    # Every request nginx re-sent was refused by the leaving replica (503 draining, or its closed
+    # connection) and answered by the other one.
+    for access in retried:
+        assert cluster.replica_at(int(access.upstreams[0].rsplit(":", 1)[1])) is leaving
+        assert name(access) == staying.name and access.upstream_statuses[-1] == "200"
+    assert grpc_resent > 0
