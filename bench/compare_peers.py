@@ -119,6 +119,7 @@ def main() -> None:
                         rows.append({**row, "round": round_index})
                 finally:
                     proc.stop()
+    all_rounds = rows
     rows = best_of_rounds(rows)
     result = verdict(rows)
     for kind, entry in result.items():
@@ -127,7 +128,8 @@ def main() -> None:
               f"p99 not higher: {entry.get('p99_not_higher')}, goal met: {entry.get('goal_met')} {entry.get('note', '')}")  # fmt: skip
     path = write_result("compare_peers", {"machine": machine(), "server_cpus": sorted(server_cpus),
                                           "client_cpus": sorted(client_cpus), "batch": BATCH,
-                                          "seconds_per_cell": args.seconds, "rows": rows, "verdict": result})  # fmt: skip
+                                          "seconds_per_cell": args.seconds, "rows": rows, "verdict": result,
+         "rounds": args.rounds, "rows_all_rounds": all_rounds})  # fmt: skip
     print(f"wrote {path}")
 
 

@@ -142,6 +142,23 @@ def peers_section(data: dict[str, Any], img: Path) -> list[str]:
             )
         else:
             out.append(f"- **{kind}**: {verdict.get('note', 'no comparison')}")
+    if "rows_all_rounds" in data:
+        # The spread between rounds shows how much the shared machine's load moved the figures.
+        per_round: list[list[Any]] = []
+        for rnd in range(int(data.get("rounds", 1))):
+            cells = [
+                r
+                for r in data["rows_all_rounds"]
+                if r["round"] == rnd and r["kind"] == "text" and r["door"] == "http"
+            ]
+            per_round.append(
+                [rnd]
+                + [
+                    max((r["throughput_rps"] for r in cells if r["server"] == s), default=0.0)
+                    for s in SERVERS
+                ]
+            )
+        out += ["", "Best text throughput (ok/s, HTTP) per round:", "", table(["round", *SERVERS], per_round)]
     best = {
         s: max(
             (
@@ -288,8 +305,9 @@ def main() -> None:
     for name, data in results.items():
         if name in known or name.startswith("reliability_"):
             continue
+        script = name if (ROOT / "bench" / f"{name}.py").exists() else name.split("_")[0]
         out += [
-            f"## {name} (measured, `bench/{name.split('_')[0]}.py`)",
+            f"## {name} (measured, `bench/{script}.py`)",
             f"Machine: {machine_of(data)}.",
             "",
             flat_table(data),
