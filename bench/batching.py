@@ -1,11 +1,16 @@
 """Dynamic batching benchmark: throughput and p50/p99 latency of the inference core at several
 concurrencies, dynamic batching vs `max_batch_size=1`, and served throughput as a fraction of a bare
-onnxruntime session running batches of `max_batch_size` in a loop.
+session (same onnxruntime settings as the served one) running batches of `max_batch_size` in a loop.
 
 Goals: dynamic batching >= 2x the unbatched throughput at concurrency 32; serving overhead <= 10 % of
 the bare session's throughput (served / bare >= 0.9 at the highest concurrency).
 
-    .venv/bin/python -m bench.batching [--bundle PATH] [--seconds 2] [--kinds text video]
+The machine may be shared, so the variants are interleaved (every repetition runs each concurrency in
+both modes and then the bare session) and the ratios are taken within a repetition, then the median.
+The bare session at batch 1 is reported too: bare(max batch) / bare(1) is what batching can gain at
+most on this engine.
+
+    .venv/bin/python -m bench.batching [--bundle service/demo_bundle] [--reps 3] [--kinds text video]
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import json
 import os
 import platform
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -27,9 +31,13 @@ import onnxruntime as ort
 
 from service.bundle.loader import Bundle, load_bundle
 from service.core import BatcherSettings, CoreSettings, DecodedFrames, InferenceCore, RuntimeSettings
+from service.core.backends import OnnxRuntimeBackend
+from service.core.metrics import NullMetrics
+from service.core.runtime_selection import CPU_EP
 from service.text import TextTokenizer
 
 CONCURRENCIES = (1, 8, 32, 128)
+DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "service" / "demo_bundle"
 
 
 @dataclass(frozen=True)
@@ -37,10 +45,25 @@ class Cell:
     kind: str
     mode: str  # "dynamic" | "batch1"
     concurrency: int
+    rep: int
     requests: int
     throughput_rps: float
     p50_ms: float
     p99_ms: float
+    mean_batch: float
+    load1: float
+
+
+class BatchRecorder(NullMetrics):
+    """Counts the batches the core runs, to report the batch size dynamic batching actually reached."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+        self.items = 0
+
+    def batch_ran(self, kind: str, size: int, cost: int, seconds: float) -> None:
+        self.batches += 1
+        self.items += size
 
 
 def machine() -> dict[str, object]:
@@ -58,15 +81,6 @@ def machine() -> dict[str, object]:
         "python": platform.python_version(),
         "onnxruntime": ort.__version__,
     }
-
-
-def default_bundle(directory: Path) -> Path:
-    # Imported lazily: only needed when no real bundle is given. A wider MLP than the test default gives
-    # each item real compute, so the figures are not pure Python overhead.
-    from tests.core.bundle_factory import TinyBundleSpec, build_tiny_bundle
-
-    spec = TinyBundleSpec(embedding_dim=64, num_frames=8, image_size=32, hidden=256, max_length=32)
-    return build_tiny_bundle(directory, spec)
 
 
 def _texts(count: int) -> list[str]:
@@ -91,140 +105,264 @@ def _texts(count: int) -> list[str]:
 def _clips(bundle: Bundle, count: int) -> list[np.ndarray]:
     spec = bundle.manifest.video
     rng = np.random.default_rng(0)
-    return [
-        rng.integers(0, 256, (spec.num_frames, spec.image_size, spec.image_size, 3), dtype=np.uint8)
-        for _ in range(count)
-    ]
+    shape = (spec.num_frames, spec.image_size, spec.image_size, 3)
+    return [rng.integers(0, 256, shape, dtype=np.uint8) for _ in range(count)]
 
 
 async def _closed_loop(
-    call: Callable[[int], Awaitable[None]], concurrency: int, seconds: float
-) -> tuple[int, list[float]]:
+    call: Callable[[int], Awaitable[None]], concurrency: int, warm: float, seconds: float
+) -> list[float]:
+    """Latencies of the requests that complete within [warm, warm + seconds] of `concurrency` clients
+    each sending the next request when the last returned. Counting completions in a window (instead of
+    draining every started request) keeps a slow engine's tail out of the figure; the clients still
+    waiting at the end are cancelled, which removes their work from the queue."""
     latencies: list[float] = []
-    stop_at = time.perf_counter() + seconds
+    window_start = time.perf_counter() + warm
+    window_end = window_start + seconds
     counter = iter(range(10**9))
 
-    async def worker() -> None:
-        while time.perf_counter() < stop_at:
-            started = time.perf_counter()
+    async def client() -> None:
+        while True:
+            begun = time.perf_counter()
             await call(next(counter))
-            latencies.append(time.perf_counter() - started)
+            ended = time.perf_counter()
+            if window_start <= ended <= window_end:
+                latencies.append(ended - begun)
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return len(latencies), latencies
+    clients = [asyncio.ensure_future(client()) for _ in range(concurrency)]
+    await asyncio.sleep(window_end - time.perf_counter())
+    for task in clients:
+        task.cancel()
+    await asyncio.gather(*clients, return_exceptions=True)
+    return latencies
 
 
-async def measure(bundle: Bundle, kind: str, mode: str, max_batch: int, seconds: float) -> list[Cell]:
-    batcher = BatcherSettings(max_batch_size=max_batch, max_queue_delay_ms=2.0, max_queue_size=4096)
-    if mode == "batch1":
-        batcher = BatcherSettings(max_batch_size=1, max_queue_delay_ms=0.0, max_queue_size=4096)
-    settings = CoreSettings(
-        video_batcher=batcher, text_batcher=batcher, runtime=RuntimeSettings(device="cpu")
-    )
-    core = InferenceCore.create(settings, bundle)  # no cache: every request must reach the engine
-    await core.start()
-    texts, clips = _texts(100_000), _clips(bundle, 1024)
+class Served:
+    """One started core (dynamic or batch-1) and the call the load generator makes."""
 
-    async def call(i: int) -> None:
-        if kind == "text":
-            (result,) = await core.embed_texts([texts[i % len(texts)]])
+    def __init__(self, bundle: Bundle, kind: str, batcher: BatcherSettings, runtime: RuntimeSettings) -> None:
+        self.kind = kind
+        self.recorder = BatchRecorder()
+        # The other kind's batcher stays at batch 1 so its warm-up (every batch size) costs nothing.
+        idle = BatcherSettings(max_batch_size=1)
+        settings = CoreSettings(
+            video_batcher=batcher if kind == "video" else idle,
+            text_batcher=batcher if kind == "text" else idle,
+            runtime=runtime,
+        )
+        # No cache: every request must reach the engine.
+        self.core = InferenceCore.create(settings, bundle, metrics=self.recorder)
+        self._texts = _texts(100_000)
+        self._clips = _clips(bundle, 256)
+
+    async def call(self, i: int) -> None:
+        if self.kind == "text":
+            (result,) = await self.core.embed_texts([self._texts[i % len(self._texts)]])
             error = result.error
         else:
-            error = (await core.embed_video(DecodedFrames(clips[i % len(clips)]))).error
+            error = (await self.core.embed_video(DecodedFrames(self._clips[i % len(self._clips)]))).error
         if error is not None:
             raise RuntimeError(f"benchmark request failed: {error.code}: {error.message}")
 
-    cells = []
-    for concurrency in CONCURRENCIES:
-        await _closed_loop(call, concurrency, min(0.3, seconds))  # settle
-        started = time.perf_counter()
-        done, latencies = await _closed_loop(call, concurrency, seconds)
-        elapsed = time.perf_counter() - started
-        quantiles = statistics.quantiles(latencies, n=100)
-        cells.append(
-            Cell(kind, mode, concurrency, done, done / elapsed, quantiles[49] * 1e3, quantiles[98] * 1e3)
+    async def cell(self, mode: str, concurrency: int, rep: int, warm: float, seconds: float) -> Cell:
+        batches, items = self.recorder.batches, self.recorder.items
+        latencies = await _closed_loop(self.call, concurrency, warm, seconds)
+        done, elapsed = len(latencies), seconds
+        q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else (latencies or [np.nan]) * 99
+        mean_batch = (self.recorder.items - items) / max(1, self.recorder.batches - batches)
+        load1 = os.getloadavg()[0]
+        return Cell(
+            self.kind,
+            mode,
+            concurrency,
+            rep,
+            done,
+            done / elapsed,
+            q[49] * 1e3,
+            q[98] * 1e3,
+            mean_batch,
+            load1,
         )
-        print(
-            f"{kind:5s} {mode:7s} c={concurrency:<4d} {done / elapsed:9.1f} req/s  p50 {quantiles[49] * 1e3:7.2f} ms  p99 {quantiles[98] * 1e3:7.2f} ms",
-            flush=True,
-        )
-    await core.drain(5)
-    return cells
 
 
-def bare_throughput(bundle: Bundle, kind: str, batch: int, seconds: float) -> float:
-    """Items/s of a plain onnxruntime session fed ready-made batches of `batch` in a loop."""
+def bare_session(bundle: Bundle, kind: str, runtime: RuntimeSettings) -> OnnxRuntimeBackend:
+    model = bundle.text_encoder if kind == "text" else bundle.video_encoder
+    assert model is not None
+    return OnnxRuntimeBackend(
+        model, (CPU_EP,), intra_op_threads=runtime.intra_op_threads, allow_spinning=runtime.allow_spinning
+    )
+
+
+def bare_feeds(bundle: Bundle, kind: str, batch: int) -> dict[str, np.ndarray]:
+    """Ready-made batches: what the served path must build per batch is not in the bare figure."""
     if kind == "text":
-        assert (
-            bundle.text_encoder is not None
-            and bundle.tokenizer is not None
-            and bundle.manifest.text is not None
-        )
+        assert bundle.tokenizer is not None and bundle.manifest.text is not None
         tokens = TextTokenizer(bundle.tokenizer, max_length=bundle.manifest.text.max_length).encode_batch(
             _texts(batch)
         )
-        session = ort.InferenceSession(str(bundle.text_encoder), providers=["CPUExecutionProvider"])
-        feeds: dict[str, np.ndarray] = {"input_ids": tokens.ids, "paddings": tokens.paddings}
-    else:
-        session = ort.InferenceSession(str(bundle.video_encoder), providers=["CPUExecutionProvider"])
-        feeds = {"frames": np.stack(_clips(bundle, batch)).astype(np.float32) / 255.0}
-    for _ in range(3):
-        session.run(None, feeds)
+        return {"input_ids": tokens.ids, "paddings": tokens.paddings}
+    return {"frames": np.stack(_clips(bundle, batch)).astype(np.float32) / 255.0}
+
+
+def bare_throughput(session: OnnxRuntimeBackend, feeds: dict[str, np.ndarray], seconds: float) -> float:
+    """Items/s of the session fed the same ready-made batch in a loop."""
+    batch = len(next(iter(feeds.values())))
+    session.run(feeds)
     runs, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        session.run(None, feeds)
+    while time.perf_counter() - started < seconds or runs < 2:
+        session.run(feeds)
         runs += 1
     return runs * batch / (time.perf_counter() - started)
+
+
+async def bench_kind(
+    bundle: Bundle,
+    kind: str,
+    max_batch: int,
+    warm: float,
+    seconds: float,
+    reps: int,
+    runtime: RuntimeSettings,
+) -> tuple[list[Cell], dict[str, object]]:
+    dynamic_settings = BatcherSettings(max_batch_size=max_batch, max_queue_delay_ms=2.0, max_queue_size=4096)
+    single_settings = BatcherSettings(max_batch_size=1, max_queue_delay_ms=0.0, max_queue_size=4096)
+    served = {
+        "dynamic": Served(bundle, kind, dynamic_settings, runtime),
+        "batch1": Served(bundle, kind, single_settings, runtime),
+    }
+    for variant in served.values():
+        await variant.core.start()
+    session = bare_session(bundle, kind, runtime)
+    feeds = {1: bare_feeds(bundle, kind, 1), max_batch: bare_feeds(bundle, kind, max_batch)}
+    cells: list[Cell] = []
+    bare: dict[int, list[float]] = {1: [], max_batch: []}
+    for rep in range(reps):
+        for concurrency in CONCURRENCIES:
+            for mode, variant in served.items():
+                cell = await variant.cell(mode, concurrency, rep, warm, seconds)
+                cells.append(cell)
+                print(
+                    f"{kind:5s} rep {rep} {mode:7s} c={concurrency:<4d} {cell.throughput_rps:8.1f} req/s  "
+                    f"p50 {cell.p50_ms:8.2f} ms  p99 {cell.p99_ms:8.2f} ms  batch {cell.mean_batch:5.1f}  "
+                    f"load {cell.load1:.1f}",
+                    flush=True,
+                )
+        for size, feed in feeds.items():
+            bare[size].append(bare_throughput(session, feed, seconds))
+        print(
+            f"{kind:5s} rep {rep} bare b=1 {bare[1][-1]:.1f}, b={max_batch} {bare[max_batch][-1]:.1f} items/s"
+        )
+    for variant in served.values():
+        await variant.core.drain(5)
+
+    def rps(mode: str, concurrency: int, rep: int) -> float:
+        return next(
+            c.throughput_rps for c in cells if (c.mode, c.concurrency, c.rep) == (mode, concurrency, rep)
+        )
+
+    top = max(CONCURRENCIES)
+    summary: dict[str, object] = {
+        "bare_items_per_s_batch1": statistics.median(bare[1]),
+        "bare_items_per_s_max_batch": statistics.median(bare[max_batch]),
+        "engine_batch_gain": statistics.median(bare[max_batch][r] / bare[1][r] for r in range(reps)),
+        "speedup_at_c32": statistics.median(
+            rps("dynamic", 32, r) / rps("batch1", 32, r) for r in range(reps)
+        ),
+        "served_fraction_of_bare": statistics.median(
+            rps("dynamic", top, r) / bare[max_batch][r] for r in range(reps)
+        ),
+    }
+    return cells, summary
+
+
+def table(cells: list[Cell]) -> list[dict[str, object]]:
+    """Per (kind, mode, concurrency): median throughput over repetitions, latency quantiles' medians."""
+    rows = []
+    keys = sorted(
+        {(c.kind, c.mode, c.concurrency) for c in cells}, key=lambda k: (k[0], k[1] != "dynamic", k[2])
+    )
+    for kind, mode, concurrency in keys:
+        group = [c for c in cells if (c.kind, c.mode, c.concurrency) == (kind, mode, concurrency)]
+        rows.append(
+            {
+                "kind": kind,
+                "mode": mode,
+                "concurrency": concurrency,
+                "throughput_rps": statistics.median(c.throughput_rps for c in group),
+                "p50_ms": statistics.median(c.p50_ms for c in group),
+                "p99_ms": statistics.median(c.p99_ms for c in group),
+                "mean_batch": statistics.median(c.mean_batch for c in group),
+            }
+        )
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE, help="bundle directory")
     parser.add_argument(
-        "--bundle", type=Path, default=None, help="bundle directory (default: a fixture-built tiny one)"
+        "--seconds", type=float, default=None, help="measurement window per cell (default: text 1, video 4)"
     )
-    parser.add_argument("--seconds", type=float, default=2.0, help="measurement time per cell")
-    parser.add_argument("--max-batch-size", type=int, default=32)
+    parser.add_argument("--reps", type=int, default=3, help="interleaved repetitions (ratios: median)")
+    parser.add_argument(
+        "--max-batch-size",
+        type=int,
+        default=None,
+        help="dynamic batching cap and bare batch size (default: the service's, text 32, video 8)",
+    )
+    parser.add_argument("--intra-op-threads", type=int, default=0, help="0: onnxruntime's default")
     parser.add_argument("--kinds", nargs="+", default=["text", "video"], choices=["text", "video"])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "batching.json")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as scratch:
-        bundle = load_bundle(args.bundle or default_bundle(Path(scratch) / "bundle"))
-        info = machine()
-        print(
-            f"machine: {info['cpu_model']}, {info['cores']} cores; bundle {bundle.manifest.model_name} {bundle.bundle_id}"
+    bundle = load_bundle(args.bundle)
+    runtime = RuntimeSettings(device="cpu", intra_op_threads=args.intra_op_threads)
+    info = machine()
+    load_before = os.getloadavg()
+    print(
+        f"machine: {info['cpu_model']}, {info['cores']} cores, load {load_before[0]:.1f}/{load_before[1]:.1f}"
+        f"/{load_before[2]:.1f}; bundle {bundle.manifest.model_name} {bundle.bundle_id}"
+    )
+    cells: list[Cell] = []
+    summary: dict[str, dict[str, object]] = {}
+    max_batch: dict[str, int] = {}
+    for kind in args.kinds:
+        # A video batch takes a second or more on a small CPU: its cells need a longer warm-up and window.
+        warm, seconds = (0.3, args.seconds or 1.0) if kind == "text" else (1.5, args.seconds or 4.0)
+        defaults = CoreSettings()
+        default_batch = (defaults.text_batcher if kind == "text" else defaults.video_batcher).max_batch_size
+        max_batch[kind] = args.max_batch_size or default_batch
+        kind_cells, summary[kind] = asyncio.run(
+            bench_kind(bundle, kind, max_batch[kind], warm, seconds, args.reps, runtime)
         )
-        cells: list[Cell] = []
-        summary: dict[str, dict[str, float]] = {}
-        for kind in args.kinds:
-            bare = bare_throughput(bundle, kind, args.max_batch_size, args.seconds)
-            print(
-                f"{kind:5s} bare onnxruntime session, batch {args.max_batch_size}: {bare:9.1f} items/s",
-                flush=True,
-            )
-            dynamic = asyncio.run(measure(bundle, kind, "dynamic", args.max_batch_size, args.seconds))
-            single = asyncio.run(measure(bundle, kind, "batch1", args.max_batch_size, args.seconds))
-            at32 = {c.mode: c.throughput_rps for c in dynamic + single if c.concurrency == 32}
-            best = max(c.throughput_rps for c in dynamic)
-            summary[kind] = {
-                "bare_items_per_s": bare,
-                "speedup_at_c32": at32["dynamic"] / at32["batch1"],
-                "served_fraction_of_bare": best / bare,
-            }
-            print(
-                f"{kind:5s} batching speedup at c=32: {summary[kind]['speedup_at_c32']:.2f}x (goal >= 2); "
-                f"served/bare: {summary[kind]['served_fraction_of_bare']:.3f} (goal >= 0.90)",
-                flush=True,
-            )
-            cells += dynamic + single
+        cells += kind_cells
+    rows = table(cells)
+    print(f"\nmedians of {args.reps} interleaved repetitions, max_batch_size {max_batch}:")
+    print(f"{'kind':5s} {'mode':7s} {'c':>4s} {'req/s':>9s} {'p50 ms':>9s} {'p99 ms':>9s} {'batch':>6s}")
+    for row in rows:
+        print(
+            f"{row['kind']:5s} {row['mode']:7s} {row['concurrency']:>4d} {row['throughput_rps']:9.1f} "
+            f"{row['p50_ms']:9.2f} {row['p99_ms']:9.2f} {row['mean_batch']:6.1f}"
+        )
+    for kind, s in summary.items():
+        print(
+            f"{kind:5s} bare b=1 {s['bare_items_per_s_batch1']:.1f} items/s, b={max_batch[kind]} "
+            f"{s['bare_items_per_s_max_batch']:.1f} items/s (engine batch gain {s['engine_batch_gain']:.2f}x); "
+            f"batching speedup at c=32: {s['speedup_at_c32']:.2f}x (goal >= 2); "
+            f"served/bare at c={max(CONCURRENCIES)}: {s['served_fraction_of_bare']:.3f} (goal >= 0.90)"
+        )
+    load_after = os.getloadavg()
+    print(f"load after: {load_after[0]:.1f}/{load_after[1]:.1f}/{load_after[2]:.1f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {
-        "machine": info,
-        "bundle": {"path": str(args.bundle or "fixture:tiny"), "bundle_id": bundle.bundle_id},
-        "max_batch_size": args.max_batch_size,
-        "seconds_per_cell": args.seconds,
+        "machine": {**info, "load_before": load_before, "load_after": load_after},
+        "bundle": {"path": str(args.bundle), "bundle_id": bundle.bundle_id},
+        "max_batch_size": max_batch,
+        "intra_op_threads": args.intra_op_threads,
+        "reps": args.reps,
+        "table": rows,
         "cells": [asdict(c) for c in cells],
         "summary": summary,
     }

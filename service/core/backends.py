@@ -42,9 +42,6 @@ class OnnxRuntimeBackend:
         if not allow_spinning:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        if not allow_spinning:
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(model), sess_options=options, providers=list(providers))
         self._output_name = output_name
         # ORT may drop a requested provider (e.g. CUDA libs missing); report what it actually uses.

@@ -1,5 +1,10 @@
-"""Dynamic batching for one input kind: collect queued items until the batch is full (size or cost) or the
-oldest item has waited `max_queue_delay_ms`, then run the batch on a worker thread.
+"""Dynamic batching for one input kind, one batch in flight at a time on a worker thread.
+
+Adaptive flush (`flush_when_idle`, the default): when the engine is idle, whatever is queued runs at once
+(after one pass of the event loop so callers that are already runnable can join); while a batch runs,
+arrivals accumulate and form the next batch. A lone request therefore never waits for a timer and batches
+grow with the load by themselves. Without it, a partial batch waits until its oldest item is
+`max_queue_delay_ms` old.
 
 Guarantees: the queue is bounded (`overloaded` at once beyond it); an item whose deadline passes or whose
 caller goes away is removed and never reaches the engine; an exception in a batch reaches every caller
@@ -101,26 +106,27 @@ class DynamicBatcher(Generic[ItemT]):
         remaining = deadline.remaining()
         if remaining <= 0:
             raise DeadlineExceededError("deadline passed before the request was queued")
-        pending = _Pending(
-            item,
-            self.engine.cost(item),
-            deadline,
-            time.monotonic(),
-            asyncio.get_running_loop().create_future(),
-        )
+        loop = asyncio.get_running_loop()
+        pending = _Pending(item, self.engine.cost(item), deadline, time.monotonic(), loop.create_future())
         self._queue.append(pending)
         self._queued_cost += pending.cost
         self._metrics.queue_depth(self.kind, len(self._queue))
         self._wake.set()
+        # A plain timer instead of asyncio.wait_for: wait_for wraps every request in extra futures and
+        # callbacks, which is most of the per-request cost with a small model. Expiry or cancellation
+        # completes the future, which is how the loop knows to skip the item.
+        timer = loop.call_later(remaining, self._expire, pending)
         try:
-            # Timing out or being cancelled cancels the future, which is how the loop knows to skip it.
-            return await asyncio.wait_for(pending.future, timeout=remaining)
-        except TimeoutError:
-            raise DeadlineExceededError(
-                f"deadline passed while the {self.kind} request was queued or running"
-            ) from None
+            return await pending.future
         finally:
+            timer.cancel()
             self._discard(pending)
+
+    def _expire(self, pending: _Pending[ItemT]) -> None:
+        self._fail(
+            pending,
+            DeadlineExceededError(f"deadline passed while the {self.kind} request was queued or running"),
+        )
 
     def _discard(self, pending: _Pending[ItemT]) -> None:
         if not pending.queued:
@@ -137,12 +143,18 @@ class DynamicBatcher(Generic[ItemT]):
         )
 
     async def _wait_for_batch(self) -> None:
+        """Called only while no batch is in flight, i.e. while the engine is idle."""
         delay = self.settings.max_queue_delay_ms / 1000.0
         while True:
             while not self._queue:
                 self._wake.clear()
                 await self._wake.wait()
             if self._full():
+                return
+            if self.settings.flush_when_idle:
+                # One pass of the loop lets callers whose previous request just finished (their wake-ups
+                # are already scheduled) enqueue before the batch is cut; it costs no timer.
+                await asyncio.sleep(0)
                 return
             timeout = self._queue[0].enqueued_at + delay - time.monotonic()
             if timeout <= 0:

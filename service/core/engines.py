@@ -10,6 +10,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -97,11 +98,14 @@ class VideoEngine(Engine[npt.NDArray[np.uint8]]):
         return int(item.shape[0])
 
     def preprocess(self, items: Sequence[npt.NDArray[np.uint8]]) -> Feeds:
-        batch = np.stack(items).astype(np.float32)
-        scale = (self._high - self._low) / 255.0
-        batch *= scale
+        # Each clip is converted and scaled straight into its slot of the float batch: one pass over the
+        # pixels instead of stack (uint8 copy) + astype (float copy) + scale.
+        batch = np.empty((len(items), *self.shape), dtype=np.float32)
+        scale = np.float32((self._high - self._low) / 255.0)
+        for slot, item in zip(batch, items, strict=True):
+            np.multiply(item, scale, out=slot, dtype=np.float32)
         if self._low:
-            batch += self._low
+            batch += np.float32(self._low)
         return {"frames": batch}
 
     def example_item(self) -> npt.NDArray[np.uint8]:
@@ -115,8 +119,9 @@ class TokenRow:
     ids: npt.NDArray[np.int64]
     paddings: npt.NDArray[np.float32]
 
-    @property
+    @cached_property
     def num_tokens(self) -> int:
+        # Asked for by the batcher's cost and by the result; counting once keeps it off the hot path.
         return int((self.paddings < 0.5).sum())
 
 

@@ -245,7 +245,11 @@ class InferenceCore:
             if running.text_batcher.free_slots() < len(texts):
                 raise OverloadedError("text queue is full", retry_after_s=1.0)
             deadline = deadline or Deadline.after(self.settings.default_deadline_s)
-            results = list(await asyncio.gather(*(running.text.embed(t, deadline) for t in texts)))
+            if len(texts) == 1:
+                # The common single-text call skips gather's task and callbacks.
+                results = [await running.text.embed(texts[0], deadline)]
+            else:
+                results = list(await asyncio.gather(*(running.text.embed(t, deadline) for t in texts)))
             outcome.code = next((r.error.code for r in results if r.error is not None), "ok")
             return results
 

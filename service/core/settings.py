@@ -9,12 +9,17 @@ from typing import Literal
 @dataclass(frozen=True)
 class BatcherSettings:
     """One dynamic batcher. `max_batch_cost` caps frames (video) or real tokens (text) per batch so long
-    inputs cannot blow memory; None means the batch size is the only cap."""
+    inputs cannot blow memory; None means the batch size is the only cap.
+
+    `flush_when_idle`: an idle engine runs what is queued at once and batches form from what arrives
+    while it is busy, so `max_queue_delay_ms` is not waited; turn it off to make partial batches wait
+    up to `max_queue_delay_ms` for company even when the engine is idle."""
 
     max_batch_size: int = 8
     max_queue_delay_ms: float = 5.0
     max_queue_size: int = 256
     max_batch_cost: int | None = None
+    flush_when_idle: bool = True
 
     def __post_init__(self) -> None:
         if self.max_batch_size < 1:

@@ -90,7 +90,7 @@ class VideoPipeline:
     async def _dispatch(self, item: VideoItem, sampling: SamplingKey, deadline: Deadline) -> _Outcome:
         if isinstance(item, DecodedFrames):
             clips, spans = self._decoded_clips(item)
-            sha = await asyncio.to_thread(_frames_sha256, clips)
+            sha = await _frames_sha256(clips)
             key = self._key(sha, sampling)
             return await self._flights.run(
                 key, lambda: self._compute_frames(key, sha, clips, spans, deadline)
@@ -203,11 +203,22 @@ class VideoPipeline:
         return record, False, sha
 
 
-def _frames_sha256(clips: Sequence[npt.NDArray[np.uint8]]) -> str:
+# Below this many bytes hashing on the event loop (~1 ms at worst) is cheaper than a thread-pool round trip.
+_INLINE_HASH_BYTES = 1 << 20
+
+
+async def _frames_sha256(clips: Sequence[npt.NDArray[np.uint8]]) -> str:
+    if sum(clip.nbytes for clip in clips) <= _INLINE_HASH_BYTES:
+        return _hash_clips(clips)
+    return await asyncio.to_thread(_hash_clips, clips)
+
+
+def _hash_clips(clips: Sequence[npt.NDArray[np.uint8]]) -> str:
     digest = hashlib.sha256()
     for clip in clips:
         digest.update(str(clip.shape).encode())
-        digest.update(np.ascontiguousarray(clip).tobytes())
+        # The array's own buffer, not a tobytes() copy of it.
+        digest.update(np.ascontiguousarray(clip).data)
     return digest.hexdigest()
 
 

@@ -76,7 +76,9 @@ async def test_full_batch_flushes_without_waiting_for_the_delay(
 async def test_partial_batch_flushes_after_the_queue_delay(
     video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
 ) -> None:
-    batcher = _batcher(video_engine, executor, max_batch_size=8, max_queue_delay_ms=150)
+    batcher = _batcher(
+        video_engine, executor, max_batch_size=8, max_queue_delay_ms=150, flush_when_idle=False
+    )
     started.append(batcher)
     batcher.start()
     t0 = time.monotonic()
@@ -84,6 +86,48 @@ async def test_partial_batch_flushes_after_the_queue_delay(
     elapsed = time.monotonic() - t0
     assert video_engine.batches == [[0, 1, 2]]
     assert 0.14 <= elapsed < 3.0
+
+
+async def test_idle_engine_runs_a_lone_request_without_waiting_for_the_delay(
+    video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
+) -> None:
+    batcher = _batcher(video_engine, executor, max_batch_size=8, max_queue_delay_ms=10_000)
+    started.append(batcher)
+    batcher.start()
+    t0 = time.monotonic()
+    await batcher.submit(video_engine.clip(0), _deadline())
+    assert time.monotonic() - t0 < 5.0  # far below the 10 s delay a non-adaptive batcher would wait
+    assert video_engine.batches == [[0]]
+
+
+async def test_arrivals_while_the_engine_is_busy_form_the_next_batch(
+    video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
+) -> None:
+    batcher = _batcher(video_engine, executor, max_batch_size=8, max_queue_delay_ms=10_000)
+    started.append(batcher)
+    batcher.start()
+    video_engine.gate.clear()
+    first = asyncio.ensure_future(batcher.submit(video_engine.clip(0), _deadline()))
+    await asyncio.to_thread(video_engine.started.wait, 5)
+    later = [asyncio.ensure_future(batcher.submit(video_engine.clip(i), _deadline())) for i in (1, 2, 3)]
+    await asyncio.sleep(0.01)
+    assert batcher.queue_depth == 3
+    video_engine.gate.set()
+    await asyncio.gather(first, *later)
+    assert video_engine.batches == [[0], [1, 2, 3]]
+
+
+async def test_deadline_passing_while_the_batch_runs_fails_the_caller(
+    video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
+) -> None:
+    batcher = _batcher(video_engine, executor, max_batch_size=1)
+    started.append(batcher)
+    batcher.start()
+    video_engine.gate.clear()
+    with pytest.raises(DeadlineExceededError):
+        await batcher.submit(video_engine.clip(0), _deadline(0.1))
+    video_engine.gate.set()
+    assert (await batcher.submit(video_engine.clip(1), _deadline())).shape == (video_engine.embedding_dim,)
 
 
 async def test_cost_cap_limits_tokens_per_batch(
