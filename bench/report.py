@@ -137,8 +137,10 @@ def peers_section(data: dict[str, Any], img: Path) -> list[str]:
     for kind, verdict in data["verdict"].items():
         if "ratio_vs_best_peer" in verdict:
             out.append(
-                f"- **{kind}**: ours/best peer ({verdict['best_peer']}) = {verdict['ratio_vs_best_peer']:.2f}x, "
-                f"p99 not higher: {verdict['p99_not_higher']}, goal met: **{verdict['goal_met']}**"
+                f"- **{kind}**: best peer {verdict['best_peer']} {verdict[verdict['best_peer']]}; ours best "
+                f"{verdict['videoprism']} ({verdict['ratio_vs_best_peer']:.2f}x); ours at an equal or lower p99 "
+                f"{verdict.get('ours_at_peer_p99')} = {verdict.get('ratio_at_equal_or_lower_p99', 0.0):.2f}x "
+                f"the best peer; goal met: **{verdict['goal_met']}**"
             )
         else:
             out.append(f"- **{kind}**: {verdict.get('note', 'no comparison')}")

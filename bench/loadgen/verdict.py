@@ -33,11 +33,20 @@ def verdict(rows: list[dict[str, Any]]) -> dict[str, Any]:
         entry: dict[str, Any] = {s: {k: r[k] for k in ("concurrency", "throughput_rps", "p99_ms")}
                                  for s, r in best.items()}  # fmt: skip
         if ours and top:
-            ratio = ours["throughput_rps"] / top["throughput_rps"]
             entry["best_peer"] = top["server"]
-            entry["ratio_vs_best_peer"] = ratio
-            entry["p99_not_higher"] = ours["p99_ms"] <= top["p99_ms"]
-            entry["goal_met"] = ratio >= 1.3 and entry["p99_not_higher"]
+            entry["ratio_vs_best_peer"] = ours["throughput_rps"] / top["throughput_rps"]
+            # "At an equal or lower p99": our best cell among those whose p99 is not above the best
+            # peer's p99 at its best throughput.
+            fair = [r for r in rows if r["server"] == "videoprism" and r["kind"] == kind and r["door"] == "http"
+                    and r["throughput_rps"] > 0 and r["p99_ms"] <= top["p99_ms"]]  # fmt: skip
+            at_p99 = max(fair, key=lambda r: r["throughput_rps"]) if fair else None
+            ratio = at_p99["throughput_rps"] / top["throughput_rps"] if at_p99 else 0.0
+            entry["ours_at_peer_p99"] = (
+                {k: at_p99[k] for k in ("concurrency", "throughput_rps", "p99_ms")} if at_p99 else None
+            )
+            entry["ratio_at_equal_or_lower_p99"] = ratio
+            entry["p99_not_higher"] = at_p99 is not None
+            entry["goal_met"] = ratio >= 1.3
         elif top:
             entry["note"] = "this service did not answer this input (no pre-decoded frames door yet)"
         out[kind] = entry

@@ -36,6 +36,11 @@ def test_verdict_needs_1_3x_the_best_peer_at_no_higher_p99() -> None:
     assert met["text"]["best_peer"] == "litserve" and met["text"]["goal_met"]
     slow_tail = verdict([_row("videoprism", 300, 70), _row("litserve", 200, 60)])
     assert slow_tail["text"]["ratio_vs_best_peer"] == 1.5 and not slow_tail["text"]["goal_met"]
+    # A lower-concurrency cell of ours under the peer's p99 is what "at an equal or lower p99" compares.
+    fair = verdict(
+        [_row("videoprism", 300, 70, 32), _row("videoprism", 270, 40, 8), _row("litserve", 200, 60)]
+    )
+    assert fair["text"]["ratio_at_equal_or_lower_p99"] == 1.35 and fair["text"]["goal_met"]
     assert not verdict([_row("videoprism", 250, 50), _row("litserve", 200, 60)])["text"]["goal_met"]
 
 
