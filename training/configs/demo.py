@@ -23,7 +23,7 @@ def config(seed: int = 0) -> PipelineConfig:
     data = SyntheticDataConfig(seed=seed)
     stage1 = Stage1Config(
         loop=LoopConfig(
-            total_steps=700, global_batch=32, peak_lr=2e-3, warmup_steps=30, decay="cosine", final_lr=1e-5,
+            total_steps=700, global_batch=32, peak_lr=5e-4, warmup_steps=20, decay="cosine", final_lr=1e-5,
             weight_decay=1e-4, log_every=10, checkpoint_every=50,
         ),
         model="tiny",
