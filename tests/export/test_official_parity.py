@@ -87,3 +87,19 @@ def test_video_encoder_tokens_match_official(bundles: dict[str, Path]) -> None:
     assert np.abs(tokens - official).max() <= TOLERANCE
     mean = official.mean(axis=1)
     np.testing.assert_allclose(embeddings, mean / np.linalg.norm(mean, axis=1, keepdims=True), atol=TOLERANCE)
+
+
+def test_lvt_converted_without_tokenizer_exports_a_video_only_bundle(tmp_path: Path) -> None:
+    """Official LvT checkpoints come without their (unavailable) tokenizer: convert, export, serve video."""
+    from service.bundle.loader import load_bundle
+    from training.convert import convert_official
+    from training.export.bundle import export_bundle
+
+    checkpoint = tmp_path / "ckpt"
+    convert_official(FIXTURE / "params_lvt.npz", checkpoint, preset=None, overrides={}, tokenizer=None)
+    manifest = export_bundle(checkpoint, tmp_path / "bundle")
+    assert manifest.text is None and manifest.text_encoder is None
+    assert manifest.video_pooling == "attention_pooler"
+    assert not (tmp_path / "bundle" / "text_encoder.onnx").exists()
+    assert load_bundle(tmp_path / "bundle").manifest.bundle_id == manifest.bundle_id
+    _check_video(tmp_path / "bundle", "video_input")

@@ -72,6 +72,7 @@ def export_bundle(
         source_checkpoint=f"{checkpoint.resolve()} ({WEIGHTS_NAME} sha256 {weights_hash})",
         model_name=name,
         options=options,
+        video_only=bool(metadata.get("video_only", False)),
     )
 
 
@@ -83,14 +84,18 @@ def export_model_bundle(
     source_checkpoint: str,
     model_name: str,
     options: BundleExportOptions = BundleExportOptions(),
+    video_only: bool = False,
 ) -> BundleManifest:
-    """Export an in-memory model. A model with a text tower needs its SentencePiece `tokenizer_file`."""
+    """Export an in-memory model. A model with a text tower needs its SentencePiece `tokenizer_file`,
+    unless `video_only` (e.g. an official LvT checkpoint converted without the unavailable tokenizer):
+    then only the video graph, with its pooler, is exported."""
     model = model.eval()
     graph_model = prepare_for_export(model) if options.inference_rewrites else model
-    has_text = isinstance(model, VideoTextModel)
+    has_text = isinstance(model, VideoTextModel) and not (video_only and tokenizer_file is None)
     if has_text and tokenizer_file is None:
         raise ValueError(
-            "the model has a text tower, so the bundle needs its tokenizer.model; none was given"
+            "the model has a text tower, so the bundle needs its tokenizer.model; none was given "
+            "(convert with --tokenizer FILE.model, or mark the checkpoint video_only)"
         )
     video_config = model.config.video if isinstance(model, VideoTextModel) else model.config
     out = Path(out_dir)
@@ -110,7 +115,7 @@ def export_model_bundle(
         )
         convert_precision(stage / VIDEO_FILE, stage / VIDEO_FILE, options.precision)
         text_spec = None
-        if isinstance(graph_model, VideoTextModel):
+        if has_text and isinstance(graph_model, VideoTextModel):
             assert tokenizer_file is not None
             text_spec = _write_text(graph_model, stage, tokenizer_file, options)
         files = hash_bundle_files(stage)
