@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_VIDEOPRISM = REPO_ROOT.parent / "shared" / "videoprism"
+from tests.conftest import SHARED
+
+SHARED_VIDEOPRISM = SHARED / "videoprism"
 # One directory, or several separated by os.pathsep; each must hold a manifest.json.
 ENV_VAR = "VIDEOPRISM_PARITY_DIR"
 
