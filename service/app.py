@@ -38,6 +38,9 @@ from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Refused requests are told to come back after this long; a queue that is full now drains within seconds.
+_OVERLOADED_RETRY_AFTER_S = 1.0
+
 # Raised by one item, these still describe the whole request or the server, so they fail the request.
 _REQUEST_LEVEL = (OverloadedError, DrainingError, NotReadyError, InternalError, PayloadTooLargeError)
 
@@ -60,6 +63,7 @@ class ServiceContext:
         self._cache: EmbeddingCache | None = None
         self._media: MediaIngestor | None = None
         self._in_flight = 0
+        self._limited_in_flight = 0  # the part of `_in_flight` that `max_in_flight` caps
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -124,17 +128,32 @@ class ServiceContext:
         if self.phase is not Phase.STOPPED:
             self.phase = Phase.DRAINING
 
+    def check_capacity(self) -> None:
+        """Raises `overloaded` when `max_in_flight` embedding requests are already being handled. Both
+        doors call this before reading the request, so a refusal costs neither parsing nor memory."""
+        if self._limited_in_flight >= self.settings.max_in_flight:
+            raise OverloadedError(
+                f"{self.settings.max_in_flight} requests in flight", retry_after_s=_OVERLOADED_RETRY_AFTER_S
+            )
+
     @contextlib.asynccontextmanager
-    async def admit(self) -> AsyncIterator[None]:
-        """Wraps one front-door request: refused while draining, counted until it completes."""
+    async def admit(self, *, limited: bool = True) -> AsyncIterator[None]:
+        """Wraps one front-door request: refused while draining (and, when `limited`, beyond
+        `max_in_flight`), counted until it completes. Metadata routes pass `limited=False`: they cost
+        nothing and operators need them most when the server is overloaded."""
         if self.draining:
             raise DrainingError("server is shutting down")
+        if limited:
+            self.check_capacity()
+            self._limited_in_flight += 1
         self._in_flight += 1
         self._idle.clear()
         try:
             yield
         finally:
             self._in_flight -= 1
+            if limited:
+                self._limited_in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
 

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=4096, ge=1)
     max_segments_per_request: int = Field(default=64, ge=1)
     max_stream_in_flight: int = Field(default=32, ge=1)  # StreamEmbed items processed at once per stream
+    # Embedding requests handled at once, both doors together; beyond it `overloaded` is answered before
+    # the body is read, so overload sheds at the door instead of queueing thousands of open connections.
+    max_in_flight: int = Field(default=256, ge=1)
 
     # Timeouts.
     request_timeout_s: float = Field(default=60.0, gt=0)

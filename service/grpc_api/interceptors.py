@@ -1,7 +1,7 @@
-"""One server interceptor for every RPC of the embedding service: request id, API key, admission (draining),
-error mapping and the access log line. Health and reflection pass through untouched (always open).
+"""One server interceptor for every RPC of the embedding service: request id, API key, admission (draining,
+in-flight limit), error mapping and the access log line. Health and reflection pass through untouched.
 
-The key is checked from the call's metadata before the handler is even looked up: a refused call gets a
+The key and the in-flight limit are checked from the call's metadata before the handler is even looked up: a refused call gets a
 handler without a request deserializer, so its payload is never parsed.
 """
 
@@ -25,6 +25,8 @@ log = logging.getLogger("service.grpc_api.access")
 PROTECTED_PREFIX = "/videoprism.v1."
 _REFUSAL_GRACE_S = 1.0
 _REFUSAL_MAX_MESSAGES = 16
+# Metadata is cheap and most wanted under overload, so it is not counted against `max_in_flight`.
+_UNLIMITED_METHODS = frozenset({"/videoprism.v1.EmbeddingService/GetModelInfo"})
 
 
 def _metadata(details: grpc.HandlerCallDetails) -> dict[str, str]:
@@ -49,12 +51,16 @@ class FrontDoorInterceptor(grpc.aio.ServerInterceptor):
             return await continuation(handler_call_details)
         metadata = _metadata(handler_call_details)
         request_id = new_request_id(metadata.get(REQUEST_ID_HEADER))
+        limited = method not in _UNLIMITED_METHODS
         try:
             self._ctx.authenticate(metadata.get("authorization"))
+            if limited:
+                # Checked here, before the handler deserializes anything, like the key.
+                self._ctx.check_capacity()
         except ServiceError as error:
             return await self._refusal(continuation, handler_call_details, error, request_id)
         handler = await continuation(handler_call_details)
-        return _wrap(handler, method, request_id, self._ctx)
+        return _wrap(handler, method, request_id, self._ctx, limited=limited)
 
     async def _refusal(
         self,
@@ -103,7 +109,7 @@ class FrontDoorInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _wrap(
-    handler: grpc.RpcMethodHandler, method: str, request_id: str, ctx: ServiceContext
+    handler: grpc.RpcMethodHandler, method: str, request_id: str, ctx: ServiceContext, *, limited: bool
 ) -> grpc.RpcMethodHandler:
     if handler is None:
         return handler
@@ -133,7 +139,7 @@ def _wrap(
             started, code = time.perf_counter(), "ok"
             try:
                 await begin(context)
-                async with ctx.admit():
+                async with ctx.admit(limited=limited):
                     async for response in behavior(request, context):
                         yield response
             except ServiceError as exc:
@@ -159,7 +165,7 @@ def _wrap(
         started, code = time.perf_counter(), "ok"
         try:
             await begin(context)
-            async with ctx.admit():
+            async with ctx.admit(limited=limited):
                 return await behavior_u(request, context)
         except ServiceError as exc:
             code = exc.code

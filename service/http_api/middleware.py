@@ -1,5 +1,5 @@
 """Pure-ASGI middleware that runs before FastAPI touches the request: request id, API-key check, body-size
-cap and admission (draining). Being in front of routing means an unauthenticated or oversized request is
+cap and admission (draining, in-flight limit). Being in front of routing means an unauthenticated or oversized request is
 refused before any byte of its body is read, parsed, fetched or looked up in the cache.
 """
 
@@ -25,6 +25,8 @@ OPEN_PATHS = frozenset(
     {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 )
 UPLOAD_PATH = "/v1/embed/video/upload"
+# Only embedding routes count against `max_in_flight`; /v1/models stays answerable under overload.
+EMBED_PATHS = ("/v1/embed/", "/v1/embeddings")
 # Multipart framing (boundaries, part headers, form fields) on top of the file bytes themselves.
 _MULTIPART_OVERHEAD = 1024 * 1024
 
@@ -90,7 +92,7 @@ class FrontDoorMiddleware:
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 raise PayloadTooLargeError(f"request body is larger than {limit} bytes")
-            async with ctx.admit():
+            async with ctx.admit(limited=path.startswith(EMBED_PATHS)):
                 await self._call_limited(scope, receive, send, limit)
         except ServiceError as error:
             await error_response(error)(scope, receive, send)
