@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from service.core.types import (
     EncoderInfo,
     ModelInfo,
@@ -14,15 +16,20 @@ from service.core.types import (
 )
 from service.errors import InvalidRequestError
 from service.grpc_api.gen import embedding_pb2 as pb
+from service.raw_frames import decoded_frames
 
 
-def video_item(source: pb.VideoSource) -> VideoItem:
+def video_item(source: pb.VideoSource, info: Callable[[], ModelInfo], *, where: str = "video") -> VideoItem:
+    """`info` is only called for frames, whose shape must match the served bundle."""
     which = source.WhichOneof("source")
     if which == "url":
         return VideoUrl(source.url)
     if which == "data":
         return VideoBytes(source.data)
-    raise InvalidRequestError("a video needs a url or data")
+    if which == "frames":
+        raw = source.frames
+        return decoded_frames(raw.data, raw.shape, raw.dtype, info(), where=f"{where}.frames")
+    raise InvalidRequestError("a video needs a url, data or frames")
 
 
 def video_options(options: pb.VideoOptions) -> VideoOptions:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from service.app import ServiceContext
-from service.core.types import VideoBytes
+from service.core.types import ModelInfo, VideoBytes
 from service.errors import DrainingError, InvalidRequestError, PayloadTooLargeError, ServiceError
 from service.grpc_api import convert
 from service.grpc_api.gen import embedding_pb2 as pb
@@ -28,10 +28,16 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
 
+    def _model_info(self) -> ModelInfo:
+        return self._ctx.core.model_info()
+
     async def EmbedVideo(
         self, request: pb.EmbedVideoRequest, context: grpc.aio.ServicerContext
     ) -> pb.EmbedVideoResponse:
-        items = [convert.video_item(v) for v in request.videos]
+        items = [
+            convert.video_item(v, self._model_info, where=f"videos[{i}]")
+            for i, v in enumerate(request.videos)
+        ]
         options = convert.video_options(request.options)
         results = await self._ctx.embed_videos(items, options, api="grpc", timeout_s=_client_timeout(context))
         info = self._ctx.core.model_info()
@@ -139,7 +145,10 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
             if kind == "video":
                 options = convert.video_options(request.options)
                 (video,) = await self._ctx.embed_videos(
-                    [convert.video_item(request.video)], options, api="grpc_stream", timeout_s=timeout
+                    [convert.video_item(request.video, self._model_info)],
+                    options,
+                    api="grpc_stream",
+                    timeout_s=timeout,
                 )
                 item = convert.video_embedding(0, video, with_segments=options.segment_interval_s is not None)
                 out.embedding.extend(item.embedding)

@@ -1,4 +1,5 @@
-"""Video embedding routes: JSON (URLs or base64 bytes) and multipart upload; both answer the same shape."""
+"""Video embedding routes: JSON (URLs, base64 bytes or pre-decoded frames) and multipart upload; both answer
+the same shape."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from service.http_api.schemas import (
     SegmentOut,
     VideoEmbeddingOut,
 )
+from service.raw_frames import decoded_frames
 
 router = APIRouter(tags=["video"], dependencies=[Depends(documented_auth)])
 
@@ -54,6 +56,13 @@ def to_response(
     return EmbedVideoResponse(model=model, dim=dim, data=data)
 
 
+def _b64(text: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequestError(f"{where} is not valid base64") from None
+
+
 async def _embed(
     ctx: ContextDep, items: list[VideoItem], options: VideoOptions, encoding: str
 ) -> EmbedVideoResponse:
@@ -67,7 +76,7 @@ async def _embed(
     "/v1/embed/video",
     response_model=EmbedVideoResponse,
     response_model_exclude_none=True,
-    summary="Embed videos given by URL or base64 bytes.",
+    summary="Embed videos given by URL, base64 bytes or pre-decoded frames.",
     responses=ERROR_RESPONSES,
 )
 async def embed_video(body: EmbedVideoRequest, ctx: ContextDep) -> EmbedVideoResponse:
@@ -75,11 +84,13 @@ async def embed_video(body: EmbedVideoRequest, ctx: ContextDep) -> EmbedVideoRes
     for index, video in enumerate(body.videos):
         if video.url is not None:
             items.append(VideoUrl(video.url))
-            continue
-        try:
-            items.append(VideoBytes(base64.b64decode(video.data or "", validate=True)))
-        except (binascii.Error, ValueError):
-            raise InvalidRequestError(f"videos[{index}].data is not valid base64") from None
+        elif video.frames is not None:
+            raw = video.frames
+            where = f"videos[{index}].frames"
+            pixels = _b64(raw.data, f"{where}.data")
+            items.append(decoded_frames(pixels, raw.shape, raw.dtype, ctx.core.model_info(), where=where))
+        else:
+            items.append(VideoBytes(_b64(video.data or "", f"videos[{index}].data")))
     options = VideoOptions(
         start_s=body.clip.start if body.clip else None,
         end_s=body.clip.end if body.clip else None,

@@ -42,8 +42,17 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+class RawFramesInput(BaseModel):
+    """One clip the client already decoded and sampled to the model's spec (see `GET /v1/models`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    data: str = Field(description="base64 of the raw pixels: `shape` uint8 values in C order, no header.")
+    shape: list[int] = Field(description="[num_frames, image_size, image_size, 3] of the served model.")
+    dtype: str = Field(default="uint8", description="Element type; only `uint8`.")
+
+
 class VideoInput(BaseModel):
-    """Exactly one of `url` and `data`."""
+    """Exactly one of `url`, `data` and `frames`."""
 
     model_config = ConfigDict(extra="forbid")
     url: str | None = Field(
@@ -52,11 +61,14 @@ class VideoInput(BaseModel):
         examples=["https://example.com/cat.mp4"],
     )
     data: str | None = Field(default=None, description="The video file, base64-encoded.")
+    frames: RawFramesInput | None = Field(
+        default=None, description="Pre-decoded frames; not decoded again, `clip` and `segments` do not apply."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> VideoInput:
-        if (self.url is None) == (self.data is None):
-            raise ValueError("give exactly one of 'url' and 'data'")
+        if sum(v is not None for v in (self.url, self.data, self.frames)) != 1:
+            raise ValueError("give exactly one of 'url', 'data' and 'frames'")
         return self
 
 

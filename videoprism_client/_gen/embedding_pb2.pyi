@@ -8,12 +8,24 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class VideoSource(_message.Message):
-    __slots__ = ("url", "data")
+    __slots__ = ("url", "data", "frames")
     URL_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
     url: str
     data: bytes
-    def __init__(self, url: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
+    frames: RawFrames
+    def __init__(self, url: _Optional[str] = ..., data: _Optional[bytes] = ..., frames: _Optional[_Union[RawFrames, _Mapping]] = ...) -> None: ...
+
+class RawFrames(_message.Message):
+    __slots__ = ("data", "shape", "dtype")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    dtype: str
+    def __init__(self, data: _Optional[bytes] = ..., shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[str] = ...) -> None: ...
 
 class VideoOptions(_message.Message):
     __slots__ = ("clip_start_seconds", "clip_end_seconds", "segment_interval_seconds")
