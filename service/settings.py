@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     cache: Literal["auto", "memory", "redis", "none"] = "auto"
     cache_memory_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     cache_ttl_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    # A Redis slower than this is skipped (the embedding is recomputed), so a sick cache never adds latency.
+    redis_timeout_s: float = Field(default=0.05, gt=0)
 
     # Dynamic batching.
     video_max_batch_size: int = Field(default=8, ge=1)
@@ -92,6 +94,12 @@ class Settings(BaseSettings):
     # Networks exempt from the private-address ban, e.g. "127.0.0.1/32" for tests. Never in production.
     allow_networks: CsvList = ()
     temp_dir: Path | None = None  # where downloads and uploads are spooled; None: the system temp directory
+
+    # Decoding: which ffmpeg ("auto": system if on PATH else imageio's bundled one, or a path) and how long
+    # one probe / one decode may run before the child is killed.
+    ffmpeg: Literal["auto", "system", "imageio"] | Path = "auto"
+    decode_timeout_s: float = Field(default=60.0, gt=0)
+    probe_timeout_s: float = Field(default=20.0, gt=0)
 
     # Auth: when any key is set, every embedding and model route needs one; health and metrics stay open.
     api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()
@@ -147,6 +155,7 @@ class Settings(BaseSettings):
             backend=self.cache_backend,
             memory_max_bytes=self.cache_memory_max_bytes,
             ttl_s=self.cache_ttl_s,
+            redis_timeout_s=self.redis_timeout_s,
             **extra,
         )
 
@@ -161,4 +170,7 @@ class Settings(BaseSettings):
             allow_networks=tuple(ipaddress.ip_network(n, strict=False) for n in self.allow_networks),
             max_segments=self.max_segments_per_request,
             temp_dir=self.temp_dir,
+            ffmpeg=self.ffmpeg,
+            decode_timeout_s=self.decode_timeout_s,
+            probe_timeout_s=self.probe_timeout_s,
         )
