@@ -2,9 +2,10 @@
 `ServiceContext`.
 
 Lifecycle: listeners start first (liveness answers at once, readiness and gRPC health say not ready), then
-the model loads and warms up, then both doors report ready. On SIGTERM/SIGINT readiness and health flip at
-once, new work is refused with `draining`, admitted work finishes up to the drain deadline, the core, cache
-and media (temp files, ffmpeg children) are closed, and `run()` returns 0.
+the model loads and warms up, then both doors report ready. On SIGTERM/SIGINT readiness flips at once, the
+gRPC server stops taking new calls (GOAWAY), new HTTP work is refused with `draining`, admitted work finishes
+up to the drain deadline, the core, cache and media (temp files, ffmpeg children) are closed, and `run()`
+returns 0.
 """
 
 from __future__ import annotations
@@ -95,9 +96,15 @@ class ServiceProcess:
             loading.cancel()
             with contextlib.suppress(BaseException):
                 await loading
+        # gRPC stops at once, concurrently with the core drain: the listener closes and GOAWAY refuses new
+        # connections and streams at the transport level, so nginx and clients retry another replica right
+        # away, while calls already running get the whole drain deadline to finish.
+        grpc_stopping = asyncio.create_task(
+            grpc_server.stop(grace=settings.drain_timeout_s), name="grpc-stop"
+        )
         finished = await ctx.drain()
         log.info("drained", extra={"all_finished": finished})
-        await grpc_server.stop(grace=1.0)
+        await grpc_stopping
         http.should_exit = True
         with contextlib.suppress(BaseException):
             await http_task

@@ -1,5 +1,6 @@
-"""SIGTERM on the real `videoprism-serve` process: readiness and gRPC health flip at once, new work gets
-`draining`, in-flight requests complete, temp files are removed, and the process exits 0."""
+"""SIGTERM on the real `videoprism-serve` process: readiness flips at once, new HTTP work gets `draining`,
+the gRPC server refuses new calls at the transport (UNAVAILABLE, so clients retry elsewhere), in-flight
+requests of both doors complete, temp files are removed, and the process exits 0."""
 
 from __future__ import annotations
 
@@ -86,25 +87,33 @@ def test_sigterm_drains_and_exits_zero(api_bundle_dir: Path, slow_origin: int, t
             assert proc.poll() is None and time.monotonic() < deadline, "server did not become ready"
             time.sleep(0.1)
         url = f"http://127.0.0.1:{slow_origin}/clip.mp4"
-        with ThreadPoolExecutor(4) as pool:
+        with ThreadPoolExecutor(5) as pool, grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as early:
             in_flight = [
                 pool.submit(
                     httpx.post, f"{base}/v1/embed/video", json={"videos": [{"url": f"{url}?{i}"}]}, timeout=30
                 )
                 for i in range(4)
             ]
-            time.sleep(1.0)  # the four requests are now waiting on the slow origin
+            grpc_in_flight = pool.submit(
+                pb_grpc.EmbeddingServiceStub(early).EmbedVideo,
+                pb.EmbedVideoRequest(videos=[pb.VideoSource(url=f"{url}?grpc")]),
+                timeout=30,
+            )
+            time.sleep(1.0)  # the five requests are now waiting on the slow origin
             proc.send_signal(signal.SIGTERM)
             time.sleep(0.3)
             ready = httpx.get(f"{base}/readyz", timeout=5)
             refused = httpx.post(f"{base}/v1/embed/text", json={"texts": ["late"]}, timeout=5)
+            # A new connection (what a client or nginx opens to a replica) finds no listener any more.
             with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-                health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+                with pytest.raises(grpc.RpcError) as health_refused:
+                    health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
                 with pytest.raises(grpc.RpcError) as grpc_refused:
                     pb_grpc.EmbeddingServiceStub(channel).EmbedText(
                         pb.EmbedTextRequest(texts=["late"]), timeout=5
                     )
             finished = [f.result() for f in in_flight]
+            grpc_finished = grpc_in_flight.result()
         code = proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
@@ -112,8 +121,9 @@ def test_sigterm_drains_and_exits_zero(api_bundle_dir: Path, slow_origin: int, t
             proc.wait()
     assert ready.status_code == 503 and ready.json()["error"]["code"] == "draining"
     assert refused.status_code == 503 and refused.json()["error"]["code"] == "draining"
-    assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert health_refused.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
     assert grpc_refused.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+    assert len(grpc_finished.data[0].embedding) == 16, grpc_finished
     for response in finished:
         assert response.status_code == 200, response.text
         item = response.json()["data"][0]

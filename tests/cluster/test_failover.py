@@ -23,11 +23,10 @@ pytestmark = requires_tools
 BEFORE = 40  # each replica has answered this many before the SIGTERM
 AFTER = 60  # the survivor answers this many after the drained replica has exited
 HTTP_WORKERS = 4
-# Kept low on purpose. Until the server starts its gRPC graceful stop (GOAWAY) when the drain begins, a
-# draining replica answers UNAVAILABLE through nginx for the whole drain while nginx keeps sending it every
-# other call, so each of a client's 5 attempts has about even odds of landing on it again; at 8 workers
-# some calls exhaust the retry policy (docs/deploy.md, "Local cluster test").
-GRPC_WORKERS = 2
+# The draining replica stops its gRPC server (GOAWAY, listener closed) when the drain begins, so nginx sees
+# connection errors it re-sends to the other replica instead of passing UNAVAILABLE through to callers
+# that may land on the draining replica again; many concurrent callers are therefore safe.
+GRPC_WORKERS = 8
 
 
 async def _wait_for(
@@ -52,11 +51,14 @@ async def test_sigterm_mid_load_loses_no_request(cluster: Cluster, clips: list[b
         return cluster.replica_at(access.port).name
 
     def refusals_absorbed(entries: list[Access]) -> bool:
-        """nginx re-sent an HTTP request the leaving replica refused, and the leaving replica answered more
-        gRPC calls than the two the gRPC workers can have had in flight at the SIGTERM: the rest were
-        refusals (UNAVAILABLE, which nginx passes through), each re-sent by the client."""
+        """nginx re-sent an HTTP request the leaving replica refused, and a gRPC call sent to the leaving
+        replica was refused and re-sent: by nginx (its closed listener is a connection error), or by the
+        client (a refusal nginx passed through, seen as more calls logged for it than the workers can
+        have had in flight at the SIGTERM)."""
         http_retried = any(not a.grpc and len(a.upstreams) > 1 for a in entries)
-        return http_retried and sum(a.grpc and name(a) == leaving.name for a in entries) >= GRPC_WORKERS + 1
+        grpc_rerouted = any(a.grpc and len(a.upstreams) > 1 for a in entries)
+        grpc_resent = sum(a.grpc and name(a) == leaving.name for a in entries) >= GRPC_WORKERS + 1
+        return http_retried and (grpc_rerouted or grpc_resent)
 
     async with (
         HttpLoad(cluster.http_url, clips[1:]) as http,
@@ -117,4 +119,5 @@ async def test_sigterm_mid_load_loses_no_request(cluster: Cluster, clips: list[b
     for access in retried:
         assert cluster.replica_at(int(access.upstreams[0].rsplit(":", 1)[1])) is leaving
         assert name(access) == staying.name and access.upstream_statuses[-1] == "200"
-    assert grpc_resent > 0
+    # gRPC refusals were absorbed too: re-sent by nginx (connection refused) or by the client's retry policy.
+    assert grpc_resent > 0 or any(a.grpc for a in retried)
