@@ -26,9 +26,16 @@ def test_demo_bundle_loads_and_fits_in_git() -> None:
     processor = spm.SentencePieceProcessor(model_file=str(bundle.tokenizer))
     assert processor.GetPieceSize() <= presets["tiny"].text.vocab_size  # type: ignore[union-attr]
     assert (processor.pad_id(), processor.bos_id(), processor.eos_id()) == (0, -1, -1)
-    assert processor.EncodeAsPieces("a red dog runs quickly in a park.") == [
-        "▁a", "▁red", "▁dog", "▁runs", "▁quickly", "▁in", "▁a", "▁park", ".",
-    ]  # fmt: skip
+    if manifest.source_checkpoint == PLACEHOLDER_SOURCE:
+        assert processor.EncodeAsPieces("a red dog runs quickly in a park.") == [
+            "▁a", "▁red", "▁dog", "▁runs", "▁quickly", "▁in", "▁a", "▁park", ".",
+        ]  # fmt: skip
+    else:  # the trained demo model's tokenizer was learnt on the synthetic world's captions
+        ids = processor.EncodeAsIds("a small red square slides to the left.")
+        assert (
+            processor.unk_id() not in ids
+            and processor.DecodeIds(ids) == "a small red square slides to the left."
+        )
 
 
 def test_placeholder_demo_bundle_is_the_seeded_random_tiny_model() -> None:
