@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -155,3 +157,32 @@ def test_logit_cap_changes_outputs_only_when_logits_are_large() -> None:
         uncapped.load_state_dict(capped.state_dict())
         big_diff = (capped(frames) - uncapped(frames)).abs().max()
     assert big_diff > 10 * small_diff
+
+
+def test_sharpened_pooler_starts_with_uneven_attention_and_a_scaled_query() -> None:
+    from training.model import AttentionPooler
+
+    torch.manual_seed(0)
+    width, heads, length = 48, 3, 64
+    tokens = F.layer_norm(torch.randn(16, length, width), (width,))
+
+    @torch.no_grad()
+    def attention_entropy(pooler: AttentionPooler) -> float:
+        mha = pooler.pooling_attention
+        q = mha._split_heads(mha.query(pooler.pooling_attention_query[None].expand(16, -1, -1)))
+        k = mha._split_heads(mha.key(tokens))
+        probs = torch.softmax((q * mha.query_scale()) @ k.transpose(-1, -2), dim=-1)
+        return float(-(probs * probs.clamp_min(1e-12).log()).sum(-1).mean())
+
+    official = AttentionPooler(width, heads, hidden_dim=4 * width)
+    sharp = AttentionPooler(width, heads, hidden_dim=4 * width)
+    sharp.sharpen_init(logit_gain=8.0)
+    # The official init is a near-uniform mean over all tokens (entropy ~ ln L); the sharp one is not.
+    assert attention_entropy(official) > 0.99 * math.log(length)
+    assert attention_entropy(sharp) < 0.8 * math.log(length)
+    # The query scale is exactly `gain` times the official dh ** -0.5.
+    mha = sharp.pooling_attention
+    torch.testing.assert_close(
+        mha.query_scale(), torch.full((mha.head_dim,), 8.0 * mha.head_dim**-0.5), rtol=1e-5, atol=0
+    )
+    assert sharp(tokens).shape == (16, width)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -35,3 +36,14 @@ def test_weight_decay_skips_vectors() -> None:
         opt = build_optimizer(model, kind, 1e-3, 0.1)  # type: ignore[arg-type]
         model(torch.randn(2, 3)).sum().backward()
         opt.step()
+
+
+def test_loop_beta2_reaches_the_saved_optimizer(tmp_path: Path) -> None:
+    from tests.training.helpers import RandomSource, tiny_loop
+    from training.configs.models import micro
+    from training.stage1 import Stage1Config, train_stage1
+
+    config = Stage1Config(loop=tiny_loop(2, batch=4, adam_beta2=0.98), model=micro(), token_drop=0.0)
+    train_stage1(config, RandomSource(batch=4), tmp_path, progress=False)
+    saved = torch.load(tmp_path / "state" / "optimizer.pt", weights_only=True)
+    assert {tuple(group["betas"]) for group in saved["param_groups"]} == {(0.9, 0.98)}

@@ -2,7 +2,7 @@
 
 Run (writes docs/results.md and runs/ablation/results.json):
     .venv/bin/python scripts/make_results.py --scale full --seeds 0 1 2
-Reduced (what fits a shared 2-core CPU in about an hour): `--scale reduced`; tests: `--scale smoke`.
+Reduced (three seeds in about 40 minutes on an idle 2-core CPU): `--scale reduced`; tests: `--scale smoke`.
 """
 
 from __future__ import annotations
@@ -53,9 +53,10 @@ def config(seed: int = 0) -> AblationConfig:
 
 
 def reduced(seed: int = 0) -> AblationConfig:
-    """A quarter of the stage-1 budget and 60 stage-2 steps per variant, smaller probe sets."""
+    """An eighth of the demo's stage-1 budget, 120 stage-2 steps per variant, smaller probe sets: one seed
+    is about 12 minutes on an idle 2-core CPU."""
     probes = ProbeSuiteConfig(train_clips=600, test_clips=300, probe=ProbeConfig(steps=200))
-    return AblationConfig(pipeline=_steps(demo.config(seed), 200, 60, 32), probes=probes)
+    return AblationConfig(pipeline=_steps(demo.config(seed), 600, 120, 32), probes=probes)
 
 
 def smoke(seed: int = 0) -> AblationConfig:

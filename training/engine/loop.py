@@ -33,6 +33,9 @@ class LoopConfig:
     final_lr: float = 0.0
     optimizer: Literal["adamw", "adafactor"] = "adamw"
     weight_decay: float = 1e-4
+    # 0.999 (the PyTorch default) lets a from-scratch contrastive run spike and collapse to constant
+    # embeddings at a peak lr of 2e-3; CLIP trains with 0.98.
+    adam_beta2: float = 0.999
     grad_clip: float = 1.0
     precision: Literal["fp32", "bf16"] = "fp32"
     grad_checkpointing: bool = False
@@ -89,7 +92,9 @@ def run_training(
     run_dir = Path(run_dir)
     trainable = task.trainable
     trainable.train()
-    optimizer = build_optimizer(trainable, loop.optimizer, loop.peak_lr, loop.weight_decay)
+    optimizer = build_optimizer(
+        trainable, loop.optimizer, loop.peak_lr, loop.weight_decay, betas=(0.9, loop.adam_beta2)
+    )
     start = load_state(run_dir, trainable, optimizer) if resume and has_state(run_dir) else 0
     log = MetricsLog(run_dir / "metrics.jsonl", enabled=info.is_main)
     if info.is_main:

@@ -22,8 +22,17 @@ class SyntheticDataConfig:
     heldout_modulus: int = 5
     tokenizer_vocab: int = 384
     tokenizer_corpus: int = 20_000  # captions the tokenizer is trained on (all combos, no clips)
+    hard_negative_group: int = 0  # training batches in runs of clips sharing a factor (SyntheticConfig)
 
     def synthetic(self) -> SyntheticConfig:
+        """The training stream's world; evaluation sets use `evaluation()` (independent clips)."""
+        return SyntheticConfig(
+            split_seed=self.split_seed,
+            heldout_modulus=self.heldout_modulus,
+            hard_negative_group=self.hard_negative_group,
+        )
+
+    def evaluation(self) -> SyntheticConfig:
         return SyntheticConfig(split_seed=self.split_seed, heldout_modulus=self.heldout_modulus)
 
 
@@ -59,7 +68,7 @@ def ensure_tokenizer(data: SyntheticDataConfig, directory: Path) -> Path:
     path = directory / "tokenizer.model"
     if path.exists():
         return path
-    captions = synthetic_captions(data.tokenizer_corpus, seed=data.seed, config=data.synthetic())
+    captions = synthetic_captions(data.tokenizer_corpus, seed=data.seed, config=data.evaluation())
     written = train_tokenizer(
         captions, directory / "tokenizer", TokenizerTrainingConfig(data.tokenizer_vocab)
     )

