@@ -53,10 +53,10 @@ def config(seed: int = 0) -> AblationConfig:
 
 
 def reduced(seed: int = 0) -> AblationConfig:
-    """An eighth of the demo's stage-1 budget, 120 stage-2 steps per variant, smaller probe sets: one seed
+    """A tenth of the demo's stage-1 budget, 80 stage-2 steps per variant, smaller probe sets: one seed
     is about 12 minutes on an idle 2-core CPU."""
     probes = ProbeSuiteConfig(train_clips=600, test_clips=300, probe=ProbeConfig(steps=200))
-    return AblationConfig(pipeline=_steps(demo.config(seed), 600, 120, 32), probes=probes)
+    return AblationConfig(pipeline=_steps(demo.config(seed), 500, 80, 32), probes=probes)
 
 
 def smoke(seed: int = 0) -> AblationConfig:
