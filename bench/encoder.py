@@ -7,7 +7,8 @@ fp32 >= 50 clips/s at batch 8.
 
 Without --checkpoint it uses a seeded random model of `--preset` (default `tiny`, the demo model's shape);
 random weights cost the same as trained ones. int8 dynamic quantization pays a quantize/dequantize pass
-per matmul, so its gain grows with the width: `tiny` (D = 96) and `small` (D = 384) are both worth a row. Both runtimes get the same thread count. The machine may be shared, so
+per matmul, so its gain grows with the width: `tiny` (D = 96) and `small` (D = 384) are both worth a row.
+Both runtimes get the same thread count. The machine may be shared, so
 the 1-minute load average before and after is recorded next to the numbers.
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,11 +27,7 @@ class SyntheticDataConfig:
 
     def synthetic(self) -> SyntheticConfig:
         """The training stream's world; evaluation sets use `evaluation()` (independent clips)."""
-        return SyntheticConfig(
-            split_seed=self.split_seed,
-            heldout_modulus=self.heldout_modulus,
-            hard_negative_group=self.hard_negative_group,
-        )
+        return dataclasses.replace(self.evaluation(), hard_negative_group=self.hard_negative_group)
 
     def evaluation(self) -> SyntheticConfig:
         return SyntheticConfig(split_seed=self.split_seed, heldout_modulus=self.heldout_modulus)

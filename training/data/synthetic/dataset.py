@@ -43,9 +43,9 @@ class SyntheticConfig:
     heldout_modulus: int = 5  # about 1 / heldout_modulus of the combos are held out
     noisy_caption_rate: float = 0.0  # fraction of captions reduced to appearance only, like alt-text
     # > 0: consecutive runs of this many examples share one factor (colour, shape or motion, drawn per run),
-    # so a contrastive batch holds hard negatives. In a batch of independent clips colour alone tells most
-    # pairs apart and the gradient that teaches shape and motion is weak (held-out top-1 colour 100 %,
-    # shape 27 %, motion 23 % after 900 stage-1 steps). 0: every example independent (evaluation sets).
+    # so a contrastive batch holds hard negatives for shape and motion, which independent clips mostly tell
+    # apart by colour alone. Measured at 900 stage-1 steps: no gain (docs/results.md), so off in the demo.
+    # 0: every example independent (evaluation sets).
     hard_negative_group: int = 0
 
 
