@@ -1,10 +1,15 @@
-"""Dynamic batching for one input kind, one batch in flight at a time on a worker thread.
+"""Dynamic batching for one input kind, batches run one after another on one worker thread.
 
 Adaptive flush (`flush_when_idle`, the default): when the engine is idle, whatever is queued runs at once
 (after one pass of the event loop so callers that are already runnable can join); while a batch runs,
 arrivals accumulate and form the next batch. A lone request therefore never waits for a timer and batches
 grow with the load by themselves. Without it, a partial batch waits until its oldest item is
 `max_queue_delay_ms` old.
+
+Pipelining (`max_batches_in_flight`, default 2): a *full* batch may be handed to the worker thread while
+another one runs, so the thread goes straight from one batch to the next instead of idling until the
+event loop (busy answering the previous batch's callers) gets round to cutting a new one. Partial batches
+still wait for an idle engine, so pipelining never splits the load into smaller batches.
 
 Guarantees: the queue is bounded (`overloaded` at once beyond it); an item whose deadline passes or whose
 caller goes away is removed and never reaches the engine; an exception in a batch reaches every caller
@@ -41,6 +46,9 @@ class _Pending(Generic[ItemT]):
     # deque.remove on a missing item formats the item's repr (numpy arrays!) into the ValueError, so
     # membership is tracked here instead of discovered by trying.
     queued: bool = True
+    # False once the caller stopped waiting (answered, expired or gone). Read by the worker thread to skip
+    # an item of a batch that waited behind another; a stale read only means the item is computed anyway.
+    wanted: bool = True
 
 
 class DynamicBatcher(Generic[ItemT]):
@@ -56,6 +64,8 @@ class DynamicBatcher(Generic[ItemT]):
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        # Batches handed to the worker thread and not yet answered, by their executor future.
+        self._in_flight: dict[asyncio.Future[tuple[list[Vector | None], float]], list[_Pending[ItemT]]] = {}
 
     @property
     def kind(self) -> str:
@@ -93,6 +103,10 @@ class DynamicBatcher(Generic[ItemT]):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for batch in self._in_flight.values():
+            for pending in batch:
+                self._fail(pending, DrainingError("server is shutting down"))
+        self._in_flight.clear()
         self._metrics.queue_depth(self.kind, 0)
 
     async def submit(self, item: ItemT, deadline: Deadline) -> Vector:
@@ -119,6 +133,7 @@ class DynamicBatcher(Generic[ItemT]):
         try:
             return await pending.future
         finally:
+            pending.wanted = False
             timer.cancel()
             self._discard(pending)
 
@@ -143,14 +158,20 @@ class DynamicBatcher(Generic[ItemT]):
         )
 
     async def _wait_for_batch(self) -> None:
-        """Called only while no batch is in flight, i.e. while the engine is idle."""
+        """Returns when a batch should be cut: a full one while fewer than `max_batches_in_flight` run,
+        or, with the engine idle, whatever the flush policy allows."""
         delay = self.settings.max_queue_delay_ms / 1000.0
         while True:
-            while not self._queue:
+            while not self._queue or len(self._in_flight) >= self.settings.max_batches_in_flight:
                 self._wake.clear()
                 await self._wake.wait()
             if self._full():
                 return
+            if self._in_flight:
+                # Busy engine: a partial batch waits for it (a finished batch sets the wake event).
+                self._wake.clear()
+                await self._wake.wait()
+                continue
             if self.settings.flush_when_idle:
                 # One pass of the loop lets callers whose previous request just finished (their wake-ups
                 # are already scheduled) enqueue before the batch is cut; it costs no timer.
@@ -201,32 +222,60 @@ class DynamicBatcher(Generic[ItemT]):
             now = time.monotonic()
             for pending in batch:
                 self._metrics.queue_wait(self.kind, now - pending.enqueued_at)
-            started = time.perf_counter()
-            try:
-                outputs = await loop.run_in_executor(
-                    self._executor, self.engine.run_batch, [p.item for p in batch]
+            future = loop.run_in_executor(self._executor, self._run, batch)
+            self._in_flight[future] = batch
+            future.add_done_callback(self._answer)
+
+    def _run(self, batch: list[_Pending[ItemT]]) -> tuple[list[Vector | None], float]:
+        """On the worker thread. A batch that waited behind another may hold items whose caller has gone
+        or whose deadline passed meanwhile: they are left out, so they never cost compute. Timed here so
+        the figure is the engine's, not the executor queue's."""
+        started = time.perf_counter()
+        live = [i for i, p in enumerate(batch) if p.wanted and not p.deadline.expired()]
+        outputs: list[Vector | None] = [None] * len(batch)
+        if live:
+            vectors = self.engine.run_batch([batch[i].item for i in live])
+            if len(vectors) != len(live):
+                raise InternalError(
+                    f"{self.kind} engine returned {len(vectors)} outputs for {len(live)} items"
                 )
-            except asyncio.CancelledError:
-                for pending in batch:
-                    self._fail(pending, DrainingError("server is shutting down"))
-                raise
-            except Exception as exc:
-                log.exception("%s batch of %d failed", self.kind, len(batch))
-                error = (
-                    exc
-                    if isinstance(exc, ServiceError)
-                    else InternalError(f"{self.kind} inference failed: {type(exc).__name__}")
+            for i, vector in zip(live, vectors, strict=True):
+                outputs[i] = vector
+        return outputs, time.perf_counter() - started
+
+    def _answer(self, future: asyncio.Future[tuple[list[Vector | None], float]]) -> None:
+        batch = self._in_flight.pop(future, None)
+        self._wake.set()
+        if batch is None:
+            return  # closed meanwhile: its callers were already failed with `draining`
+        if future.cancelled():
+            for pending in batch:
+                self._fail(pending, DrainingError("server is shutting down"))
+            return
+        exc = future.exception()
+        if exc is not None:
+            log.error("%s batch of %d failed", self.kind, len(batch), exc_info=exc)
+            error = (
+                exc
+                if isinstance(exc, ServiceError)
+                else InternalError(f"{self.kind} inference failed: {type(exc).__name__}")
+            )
+            self._metrics.batch_ran(self.kind, len(batch), sum(p.cost for p in batch), 0.0)
+            for pending in batch:
+                self._fail(pending, error)
+            return
+        outputs, seconds = future.result()
+        ran = [(p, o) for p, o in zip(batch, outputs, strict=True) if o is not None]
+        if ran:
+            self._metrics.batch_ran(self.kind, len(ran), sum(p.cost for p, _ in ran), seconds)
+        for pending, output in zip(batch, outputs, strict=True):
+            if output is None:
+                self._fail(
+                    pending,
+                    DeadlineExceededError(f"deadline passed while the {self.kind} request was queued"),
                 )
-                for pending in batch:
-                    self._fail(pending, error)
-                continue
-            finally:
-                self._metrics.batch_ran(
-                    self.kind, len(batch), sum(p.cost for p in batch), time.perf_counter() - started
-                )
-            for pending, output in zip(batch, outputs, strict=True):
-                if not pending.future.done():
-                    pending.future.set_result(output)
+            elif not pending.future.done():
+                pending.future.set_result(output)
 
     @staticmethod
     def _fail(pending: _Pending[ItemT], error: ServiceError) -> None:

@@ -80,6 +80,7 @@ def build_engines(
             text_backend,
             embedding_dim=manifest.embedding_dim,
             max_length=manifest.text.max_length,
+            pad_id=manifest.text.pad_id,
             reason=text_reason,
         )
     return Engines(video=video, text=text)
@@ -102,6 +103,7 @@ def build_dummy_engines(bundle: Bundle) -> Engines:
             backend,
             embedding_dim=manifest.embedding_dim,
             max_length=manifest.text.max_length,
+            pad_id=manifest.text.pad_id,
             reason="dummy engine requested",
         )
     return Engines(video=video, text=text)

@@ -10,7 +10,6 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -114,29 +113,30 @@ class VideoEngine(Engine[npt.NDArray[np.uint8]]):
 
 @dataclass(frozen=True, eq=False)
 class TokenRow:
-    """One tokenized text: int64 ids [L] and float32 paddings [L] (1.0 = pad)."""
+    """One tokenized text: its token ids, already truncated and not padded. Padding to the encoder's
+    fixed length happens once per batch in `TextEngine.preprocess` (on the inference thread), so a request
+    costs no numpy work on the event loop."""
 
-    ids: npt.NDArray[np.int64]
-    paddings: npt.NDArray[np.float32]
+    ids: Sequence[int]
 
-    @cached_property
+    @property
     def num_tokens(self) -> int:
-        # Asked for by the batcher's cost and by the result; counting once keeps it off the hot path.
-        return int((self.paddings < 0.5).sum())
+        return len(self.ids)
 
 
 class TextEngine(Engine[TokenRow]):
     kind = "text"
 
     def __init__(
-        self, backend: SessionBackend, *, embedding_dim: int, max_length: int, reason: str = ""
+        self, backend: SessionBackend, *, embedding_dim: int, max_length: int, pad_id: int = 0, reason: str = ""
     ) -> None:
         super().__init__(backend, embedding_dim, reason)
         self.max_length = max_length
+        self.pad_id = pad_id
 
     def validate(self, item: TokenRow) -> None:
-        if item.ids.shape != (self.max_length,) or item.paddings.shape != (self.max_length,):
-            raise InvalidRequestError(f"token row must have length {self.max_length}")
+        if len(item.ids) > self.max_length:
+            raise InvalidRequestError(f"token row must have at most {self.max_length} ids")
 
     def cost(self, item: TokenRow) -> int:
         # Rows are padded to max_length, but real tokens are what a length-bucketing runtime pays for and
@@ -144,12 +144,13 @@ class TextEngine(Engine[TokenRow]):
         return max(1, item.num_tokens)
 
     def preprocess(self, items: Sequence[TokenRow]) -> Feeds:
-        return {
-            "input_ids": np.stack([i.ids for i in items]).astype(np.int64, copy=False),
-            "paddings": np.stack([i.paddings for i in items]).astype(np.float32, copy=False),
-        }
+        # Right-padded with `pad_id`; `paddings` is 1.0 exactly at padded positions (the bundle's contract).
+        ids = np.full((len(items), self.max_length), self.pad_id, dtype=np.int64)
+        lengths = np.fromiter((len(i.ids) for i in items), dtype=np.int64, count=len(items))
+        for row, item in zip(ids, items, strict=True):
+            row[: len(item.ids)] = item.ids
+        paddings = (np.arange(self.max_length)[None, :] >= lengths[:, None]).astype(np.float32)
+        return {"input_ids": ids, "paddings": paddings}
 
     def example_item(self) -> TokenRow:
-        return TokenRow(
-            ids=np.ones(self.max_length, dtype=np.int64), paddings=np.zeros(self.max_length, dtype=np.float32)
-        )
+        return TokenRow(ids=(1,) * self.max_length)

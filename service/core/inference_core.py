@@ -9,12 +9,12 @@ item's result so the rest of a batch request still succeeds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -234,7 +234,7 @@ class InferenceCore:
     async def embed_texts(
         self, texts: Sequence[str], *, deadline: Deadline | None = None, api: str = "core"
     ) -> list[TextEmbeddingResult]:
-        async with self._request(api, "embed_texts") as outcome:
+        with self._request(api, "embed_texts") as outcome:
             running = self._accepting()
             if running.text is None or running.text_batcher is None:
                 raise InvalidRequestError("this bundle has no text encoder")
@@ -261,7 +261,7 @@ class InferenceCore:
         deadline: Deadline | None = None,
         api: str = "core",
     ) -> VideoEmbeddingResult:
-        async with self._request(api, "embed_video") as outcome:
+        with self._request(api, "embed_video") as outcome:
             running = self._accepting()
             deadline = deadline or Deadline.after(self.settings.default_deadline_s)
             result = await running.video.embed(item, options or VideoOptions(), deadline)
@@ -275,37 +275,55 @@ class InferenceCore:
             raise NotReadyError("model is still loading")
         return self._running
 
-    @contextlib.asynccontextmanager
-    async def _request(self, api: str, method: str) -> AsyncIterator[_Outcome]:
-        outcome = _Outcome()
-        started = time.perf_counter()
+    def _request(self, api: str, method: str) -> _RequestScope:
+        return _RequestScope(self, api, method)
+
+    def _entered(self) -> None:
         self._in_flight += 1
         self._idle.clear()
+
+    def _left(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
+
+
+class _RequestScope:
+    """In-flight accounting and the request metric around one public call. A plain class rather than an
+    asynccontextmanager: the generator machinery was a visible share of a small model's request cost."""
+
+    __slots__ = ("_api", "_core", "_method", "_started", "code")
+
+    def __init__(self, core: InferenceCore, api: str, method: str) -> None:
+        self._core, self._api, self._method = core, api, method
+        self.code = "ok"
+        self._started = 0.0
+
+    def __enter__(self) -> _RequestScope:
+        self._started = time.perf_counter()
+        self._core._entered()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
-            yield outcome
-        except ServiceError as error:
-            outcome.code = error.code
-            raise
-        except asyncio.CancelledError:
-            outcome.code = "cancelled"
-            raise
-        except Exception as exc:
-            outcome.code = "internal"
-            log.exception("%s failed", method)
-            raise InternalError(f"{method} failed unexpectedly") from exc
+            if isinstance(exc, ServiceError):
+                self.code = exc.code
+            elif isinstance(exc, asyncio.CancelledError):
+                self.code = "cancelled"
+            elif exc is not None:
+                self.code = "internal"
+                log.error("%s failed", self._method, exc_info=exc)
+                raise InternalError(f"{self._method} failed unexpectedly") from exc
         finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
-            self.metrics.request_finished(api, method, outcome.code, time.perf_counter() - started)
+            self._core._left()
+            self._core.metrics.request_finished(
+                self._api, self._method, self.code, time.perf_counter() - self._started
+            )
 
 
 def _encoder_info(engine: Engine[Any]) -> EncoderInfo:
     return EncoderInfo(
         engine.backend.runtime, engine.backend.provider, engine.reason, engine.warmed_batch_sizes
     )
-
-
-@dataclass
-class _Outcome:
-    code: str = "ok"

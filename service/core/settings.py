@@ -20,6 +20,9 @@ class BatcherSettings:
     max_queue_size: int = 256
     max_batch_cost: int | None = None
     flush_when_idle: bool = True
+    # 1: the next batch is cut only after the previous one is answered; 2: one full batch may wait on the
+    # worker thread behind the running one (see service/core/batcher.py).
+    max_batches_in_flight: int = 2
 
     def __post_init__(self) -> None:
         if self.max_batch_size < 1:
@@ -28,6 +31,8 @@ class BatcherSettings:
             raise ValueError("max_queue_delay_ms must be >= 0")
         if self.max_queue_size < 1:
             raise ValueError("max_queue_size must be >= 1")
+        if self.max_batches_in_flight < 1:
+            raise ValueError("max_batches_in_flight must be >= 1")
         if self.max_batch_cost is not None and self.max_batch_cost < 1:
             raise ValueError("max_batch_cost must be >= 1 or None")
 

@@ -1,52 +1,70 @@
 """Single-flight: concurrent calls with the same key share one computation (per process).
 
-The computation runs as its own task so one caller going away does not cancel it for the others; when
-the last waiting caller goes away it is cancelled, so abandoned work does not keep the engine busy.
+The first caller (the leader) runs the computation in its own task, with no extra task or future, because
+almost every call has no company and a task per request is a large share of a small model's request cost.
+Later callers with the same key wait on a shared future. If the leader goes away (cancelled), the work is
+abandoned, as it would be without company, and one of the waiting callers takes over and runs it again; so
+a caller going away never fails the others, and abandoned work does not keep the engine busy.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-@dataclass(eq=False)
-class _Call(Generic[V]):
-    task: asyncio.Task[V]
-    waiters: int = 0
+class _LeaderGone(Exception):
+    """Set on the shared future when the leader was cancelled: a waiting caller becomes the leader."""
 
 
 class SingleFlight(Generic[K, V]):
     def __init__(self) -> None:
-        self._calls: dict[K, _Call[V]] = {}
+        self._calls: dict[K, asyncio.Future[V]] = {}
 
     @property
     def in_flight(self) -> int:
         return len(self._calls)
 
     async def run(self, key: K, compute: Callable[[], Awaitable[V]]) -> V:
-        call = self._calls.get(key)
-        if call is None:
-            call = _Call(asyncio.ensure_future(compute()))
-            self._calls[key] = call
-            call.task.add_done_callback(self._forgetter(key, call))
-        call.waiters += 1
+        while True:
+            shared = self._calls.get(key)
+            if shared is None:
+                return await self._lead(key, compute)
+            try:
+                # shield: a waiting caller that is cancelled must not cancel the shared future.
+                return await asyncio.shield(shared)
+            except _LeaderGone:
+                continue
+
+    async def _lead(self, key: K, compute: Callable[[], Awaitable[V]]) -> V:
+        shared: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._calls[key] = shared
         try:
-            return await asyncio.shield(call.task)
-        finally:
-            call.waiters -= 1
-            if call.waiters == 0 and not call.task.done():
-                self._forget(key, call)
-                call.task.cancel()
+            value = await compute()
+        except Exception as exc:
+            self._finish(key, shared)
+            shared.set_exception(exc)
+            raise
+        except BaseException:  # cancelled: the work is abandoned and a waiting caller takes over
+            self._finish(key, shared)
+            shared.set_exception(_LeaderGone())
+            raise
+        self._finish(key, shared)
+        shared.set_result(value)
+        return value
 
-    def _forgetter(self, key: K, call: _Call[V]) -> Callable[[asyncio.Task[V]], None]:
-        return lambda _task: self._forget(key, call)
-
-    def _forget(self, key: K, call: _Call[V]) -> None:
-        if self._calls.get(key) is call:
+    def _finish(self, key: K, shared: asyncio.Future[V]) -> None:
+        if self._calls.get(key) is shared:
             del self._calls[key]
+        # Nobody may be waiting; reading the exception here keeps asyncio from logging "exception was
+        # never retrieved" for a future only the followers would have looked at.
+        shared.add_done_callback(_consume)
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()

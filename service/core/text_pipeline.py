@@ -37,8 +37,7 @@ class TextPipeline:
 
     async def embed(self, text: str, deadline: Deadline) -> TextEmbeddingResult:
         normalized = self._tokenizer.normalize(text)
-        batch = self._tokenizer.encode_batch([text])
-        row = TokenRow(ids=batch.ids[0], paddings=batch.paddings[0])
+        row = TokenRow(self._tokenizer.encode_normalized(normalized))
         key = text_cache_key(
             self._cache.key_prefix if self._cache else "vp",
             normalized,

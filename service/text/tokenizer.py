@@ -59,8 +59,12 @@ class TextTokenizer:
 
     def encode_ids(self, text: str) -> list[int]:
         """Token ids of one text after normalization and head truncation (no padding)."""
+        return self.encode_normalized(self.normalize(text))
+
+    def encode_normalized(self, normalized: str) -> list[int]:
+        """Token ids of a string `normalize` returned, head-truncated (no padding)."""
         # EncodeAsIds adds neither BOS nor EOS unless asked to, which is what the encoder expects.
-        ids: list[int] = self._processor.EncodeAsIds(self.normalize(text))
+        ids: list[int] = self._processor.EncodeAsIds(normalized)
         return ids[: self.max_length]
 
     def encode_batch(self, texts: Sequence[str]) -> TokenBatch:

@@ -117,6 +117,43 @@ async def test_arrivals_while_the_engine_is_busy_form_the_next_batch(
     assert video_engine.batches == [[0], [1, 2, 3]]
 
 
+async def test_a_full_batch_waits_on_the_worker_behind_the_running_one(
+    video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
+) -> None:
+    batcher = _batcher(video_engine, executor, max_batch_size=2, max_queue_delay_ms=10_000)
+    started.append(batcher)
+    batcher.start()
+    video_engine.gate.clear()
+    first = asyncio.ensure_future(batcher.submit(video_engine.clip(0), _deadline()))
+    await asyncio.to_thread(video_engine.started.wait, 5)
+    # A full batch (1, 2) leaves the queue for the worker thread at once; the partial one (5) waits.
+    later = [asyncio.ensure_future(batcher.submit(video_engine.clip(i), _deadline())) for i in (1, 2, 3, 4, 5)]
+    await asyncio.sleep(0.01)
+    assert batcher.queue_depth == 3
+    video_engine.gate.set()
+    await asyncio.gather(first, *later)
+    assert video_engine.batches == [[0], [1, 2], [3, 4], [5]]
+
+
+async def test_without_pipelining_the_next_batch_is_cut_after_the_running_one(
+    video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
+) -> None:
+    batcher = _batcher(
+        video_engine, executor, max_batch_size=2, max_queue_delay_ms=10_000, max_batches_in_flight=1
+    )
+    started.append(batcher)
+    batcher.start()
+    video_engine.gate.clear()
+    first = asyncio.ensure_future(batcher.submit(video_engine.clip(0), _deadline()))
+    await asyncio.to_thread(video_engine.started.wait, 5)
+    later = [asyncio.ensure_future(batcher.submit(video_engine.clip(i), _deadline())) for i in (1, 2, 3)]
+    await asyncio.sleep(0.01)
+    assert batcher.queue_depth == 3
+    video_engine.gate.set()
+    await asyncio.gather(first, *later)
+    assert video_engine.batches == [[0], [1, 2], [3]]
+
+
 async def test_deadline_passing_while_the_batch_runs_fails_the_caller(
     video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
 ) -> None:
@@ -152,7 +189,16 @@ async def test_cost_cap_limits_tokens_per_batch(
 async def test_overloaded_at_the_queue_bound(
     video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
 ) -> None:
-    batcher = _batcher(video_engine, executor, max_batch_size=1, max_queue_delay_ms=0, max_queue_size=3)
+    # One batch in flight, so the queue holds exactly what the engine has not taken (pipelining would
+    # move one more item to the worker thread; the bound applies to the queue either way).
+    batcher = _batcher(
+        video_engine,
+        executor,
+        max_batch_size=1,
+        max_queue_delay_ms=0,
+        max_queue_size=3,
+        max_batches_in_flight=1,
+    )
     started.append(batcher)
     batcher.start()
     video_engine.gate.clear()
@@ -211,7 +257,29 @@ async def test_cancelled_caller_removes_its_queued_work(
     await asyncio.to_thread(video_engine.started.wait, 5)
     abandoned = asyncio.ensure_future(batcher.submit(video_engine.clip(5), _deadline()))
     await asyncio.sleep(0.01)
-    assert batcher.queue_depth == 1
+    # A full batch (size 1) waits on the worker thread behind the running one; the cancelled caller's
+    # item is left out there. The queued case is the next test.
+    assert batcher.queue_depth == 0
+    abandoned.cancel()
+    await asyncio.sleep(0.01)
+    video_engine.gate.set()
+    await running
+    await batcher.submit(video_engine.clip(6), _deadline())
+    assert video_engine.batches == [[0], [6]]
+
+
+async def test_cancelled_caller_removes_its_work_from_the_queue(
+    video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
+) -> None:
+    batcher = _batcher(video_engine, executor, max_batch_size=2, max_queue_delay_ms=0)
+    started.append(batcher)
+    batcher.start()
+    video_engine.gate.clear()
+    running = asyncio.ensure_future(batcher.submit(video_engine.clip(0), _deadline()))
+    await asyncio.to_thread(video_engine.started.wait, 5)
+    abandoned = asyncio.ensure_future(batcher.submit(video_engine.clip(5), _deadline()))
+    await asyncio.sleep(0.01)
+    assert batcher.queue_depth == 1  # a partial batch waits in the queue while the engine is busy
     abandoned.cancel()
     await asyncio.sleep(0.01)
     assert batcher.queue_depth == 0
