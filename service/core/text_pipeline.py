@@ -38,15 +38,12 @@ class TextPipeline:
     async def embed(self, text: str, deadline: Deadline) -> TextEmbeddingResult:
         normalized = self._tokenizer.normalize(text)
         row = TokenRow(self._tokenizer.encode_normalized(normalized))
-        key = text_cache_key(
-            self._cache.key_prefix if self._cache else "vp",
-            normalized,
-            self._bundle_id,
-            self._model_version,
-            self._tokenizer.max_length,
-        )
         try:
-            record, cached = await self._flights.run(key, lambda: self._compute(key, row, deadline))
+            # One pipeline serves one bundle and tokenizer, so the normalized text alone identifies the
+            # computation; the cache key (a hash over it and the bundle) is only built when there is a cache.
+            record, cached = await self._flights.run(
+                normalized, lambda: self._compute(normalized, row, deadline)
+            )
         except ServiceError as error:
             return TextEmbeddingResult(
                 normalized=normalized, embedding=None, num_tokens=row.num_tokens, error=error
@@ -58,9 +55,16 @@ class TextPipeline:
             cached=cached,
         )
 
-    async def _compute(self, key: str, row: TokenRow, deadline: Deadline) -> _Outcome:
+    async def _compute(self, normalized: str, row: TokenRow, deadline: Deadline) -> _Outcome:
         dim = self._batcher.engine.embedding_dim
         if self._cache is not None:
+            key = text_cache_key(
+                self._cache.key_prefix,
+                normalized,
+                self._bundle_id,
+                self._model_version,
+                self._tokenizer.max_length,
+            )
             hit = await self._cache.get_record(key, bundle_id=self._bundle_id, dim=dim)
             if hit is not None:
                 return hit, True
