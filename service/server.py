@@ -61,6 +61,8 @@ class ServiceProcess:
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=5,
+            timeout_keep_alive=settings.http_keep_alive_s,
+            backlog=settings.http_backlog,
         )
         http = _Uvicorn(config)
         http_task = asyncio.create_task(http.serve(), name="http")

@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8000, ge=0, le=65535)
     grpc_host: str = "127.0.0.1"
     grpc_port: int = Field(default=50051, ge=0, le=65535)
+    # Idle keep-alive connections are closed after this long. Longer than the usual idle timeouts of load
+    # balancers and client pools (60 s), so the other side closes first: a server that closes first races
+    # a client reusing the connection, and that request fails with a disconnect it never caused.
+    http_keep_alive_s: int = Field(default=75, ge=1)
+    # Pending TCP connections the kernel queues for accept (capped by net.core.somaxconn); a burst beyond
+    # it is reset before the server can answer 429.
+    http_backlog: int = Field(default=4096, ge=1)
 
     # Model.
     bundle: Path = DEMO_BUNDLE
