@@ -112,7 +112,7 @@ async def test_sigterm_mid_load_loses_no_request(cluster: Cluster, clips: list[b
     assert set(outcomes) == {"http ok", "grpc ok"}, outcomes  # zero failed requests, HTTP and gRPC
     assert exit_code == 0
     assert "embedding" in held_item, held_response.text  # admitted before the SIGTERM: finished
-    assert all(a.status == 200 for a in everything)
+    assert all(a.status == 200 for a in everything), [a for a in everything if a.status != 200]
     assert {name(a) for a in after} == {staying.name}
     # Every request nginx re-sent was refused by the leaving replica (503 draining, or its closed
     # connection) and answered by the other one.
