@@ -128,7 +128,13 @@ class TextEngine(Engine[TokenRow]):
     kind = "text"
 
     def __init__(
-        self, backend: SessionBackend, *, embedding_dim: int, max_length: int, pad_id: int = 0, reason: str = ""
+        self,
+        backend: SessionBackend,
+        *,
+        embedding_dim: int,
+        max_length: int,
+        pad_id: int = 0,
+        reason: str = "",
     ) -> None:
         super().__init__(backend, embedding_dim, reason)
         self.max_length = max_length

@@ -100,58 +100,49 @@ async def test_idle_engine_runs_a_lone_request_without_waiting_for_the_delay(
     assert video_engine.batches == [[0]]
 
 
-async def test_arrivals_while_the_engine_is_busy_form_the_next_batch(
-    video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
-) -> None:
-    batcher = _batcher(video_engine, executor, max_batch_size=8, max_queue_delay_ms=10_000)
-    started.append(batcher)
-    batcher.start()
-    video_engine.gate.clear()
-    first = asyncio.ensure_future(batcher.submit(video_engine.clip(0), _deadline()))
-    await asyncio.to_thread(video_engine.started.wait, 5)
-    later = [asyncio.ensure_future(batcher.submit(video_engine.clip(i), _deadline())) for i in (1, 2, 3)]
-    await asyncio.sleep(0.01)
-    assert batcher.queue_depth == 3
-    video_engine.gate.set()
-    await asyncio.gather(first, *later)
-    assert video_engine.batches == [[0], [1, 2, 3]]
-
-
-async def test_a_full_batch_waits_on_the_worker_behind_the_running_one(
-    video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
-) -> None:
-    batcher = _batcher(video_engine, executor, max_batch_size=2, max_queue_delay_ms=10_000)
-    started.append(batcher)
-    batcher.start()
-    video_engine.gate.clear()
-    first = asyncio.ensure_future(batcher.submit(video_engine.clip(0), _deadline()))
-    await asyncio.to_thread(video_engine.started.wait, 5)
-    # A full batch (1, 2) leaves the queue for the worker thread at once; the partial one (5) waits.
-    later = [asyncio.ensure_future(batcher.submit(video_engine.clip(i), _deadline())) for i in (1, 2, 3, 4, 5)]
-    await asyncio.sleep(0.01)
-    assert batcher.queue_depth == 3
-    video_engine.gate.set()
-    await asyncio.gather(first, *later)
-    assert video_engine.batches == [[0], [1, 2], [3, 4], [5]]
-
-
-async def test_without_pipelining_the_next_batch_is_cut_after_the_running_one(
-    video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
+@pytest.mark.parametrize(
+    ("max_batch_size", "in_flight", "arrivals", "queued", "batches"),
+    [
+        # Arrivals while the engine is busy form the next batch.
+        (8, 2, 3, 3, [[0], [1, 2, 3]]),
+        # Pipelining: a full batch (1, 2) leaves the queue for the worker thread at once; (3, 4) and the
+        # partial (5) wait in the queue.
+        (2, 2, 5, 3, [[0], [1, 2], [3, 4], [5]]),
+        # Without pipelining nothing leaves the queue while a batch runs.
+        (2, 1, 3, 3, [[0], [1, 2], [3]]),
+    ],
+)
+async def test_arrivals_while_the_engine_is_busy_form_the_next_batches(
+    video_engine: RecordingVideoEngine,
+    executor: ThreadPoolExecutor,
+    started: Started,
+    max_batch_size: int,
+    in_flight: int,
+    arrivals: int,
+    queued: int,
+    batches: list[list[int]],
 ) -> None:
     batcher = _batcher(
-        video_engine, executor, max_batch_size=2, max_queue_delay_ms=10_000, max_batches_in_flight=1
+        video_engine,
+        executor,
+        max_batch_size=max_batch_size,
+        max_queue_delay_ms=10_000,
+        max_batches_in_flight=in_flight,
     )
     started.append(batcher)
     batcher.start()
     video_engine.gate.clear()
     first = asyncio.ensure_future(batcher.submit(video_engine.clip(0), _deadline()))
     await asyncio.to_thread(video_engine.started.wait, 5)
-    later = [asyncio.ensure_future(batcher.submit(video_engine.clip(i), _deadline())) for i in (1, 2, 3)]
+    later = [
+        asyncio.ensure_future(batcher.submit(video_engine.clip(i), _deadline()))
+        for i in range(1, arrivals + 1)
+    ]
     await asyncio.sleep(0.01)
-    assert batcher.queue_depth == 3
+    assert batcher.queue_depth == queued
     video_engine.gate.set()
     await asyncio.gather(first, *later)
-    assert video_engine.batches == [[0], [1, 2], [3]]
+    assert video_engine.batches == batches
 
 
 async def test_deadline_passing_while_the_batch_runs_fails_the_caller(
@@ -246,10 +237,24 @@ async def test_already_expired_deadline_is_refused_at_submit(
     assert video_engine.batches == []
 
 
-async def test_cancelled_caller_removes_its_queued_work(
-    video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
+@pytest.mark.parametrize(
+    ("max_batch_size", "queued"),
+    [
+        # Size 1: the item forms a full batch that waits on the worker thread behind the running one
+        # and is left out there once its caller has gone.
+        (1, 0),
+        # Size 2: a partial batch waits in the queue while the engine is busy and leaves it on cancel.
+        (2, 1),
+    ],
+)
+async def test_cancelled_caller_removes_its_work(
+    video_engine: RecordingVideoEngine,
+    executor: ThreadPoolExecutor,
+    started: Started,
+    max_batch_size: int,
+    queued: int,
 ) -> None:
-    batcher = _batcher(video_engine, executor, max_batch_size=1, max_queue_delay_ms=0)
+    batcher = _batcher(video_engine, executor, max_batch_size=max_batch_size, max_queue_delay_ms=0)
     started.append(batcher)
     batcher.start()
     video_engine.gate.clear()
@@ -257,29 +262,7 @@ async def test_cancelled_caller_removes_its_queued_work(
     await asyncio.to_thread(video_engine.started.wait, 5)
     abandoned = asyncio.ensure_future(batcher.submit(video_engine.clip(5), _deadline()))
     await asyncio.sleep(0.01)
-    # A full batch (size 1) waits on the worker thread behind the running one; the cancelled caller's
-    # item is left out there. The queued case is the next test.
-    assert batcher.queue_depth == 0
-    abandoned.cancel()
-    await asyncio.sleep(0.01)
-    video_engine.gate.set()
-    await running
-    await batcher.submit(video_engine.clip(6), _deadline())
-    assert video_engine.batches == [[0], [6]]
-
-
-async def test_cancelled_caller_removes_its_work_from_the_queue(
-    video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
-) -> None:
-    batcher = _batcher(video_engine, executor, max_batch_size=2, max_queue_delay_ms=0)
-    started.append(batcher)
-    batcher.start()
-    video_engine.gate.clear()
-    running = asyncio.ensure_future(batcher.submit(video_engine.clip(0), _deadline()))
-    await asyncio.to_thread(video_engine.started.wait, 5)
-    abandoned = asyncio.ensure_future(batcher.submit(video_engine.clip(5), _deadline()))
-    await asyncio.sleep(0.01)
-    assert batcher.queue_depth == 1  # a partial batch waits in the queue while the engine is busy
+    assert batcher.queue_depth == queued
     abandoned.cancel()
     await asyncio.sleep(0.01)
     assert batcher.queue_depth == 0
