@@ -3,10 +3,10 @@ the same shape."""
 
 from __future__ import annotations
 
-import base64
 import binascii
 from typing import Annotated
 
+import pybase64
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from service.core.types import VideoBytes, VideoEmbeddingResult, VideoItem, VideoOptions, VideoUrl
@@ -58,7 +58,7 @@ def to_response(
 
 def _b64(text: str, where: str) -> bytes:
     try:
-        return base64.b64decode(text, validate=True)
+        return pybase64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidRequestError(f"{where} is not valid base64") from None
 
