@@ -11,12 +11,18 @@ The bare session at batch 1 is reported too: bare(max batch) / bare(1) is what b
 most on this engine.
 
     .venv/bin/python -m bench.batching [--bundle service/demo_bundle] [--reps 3] [--kinds text video]
+        [--workers 2 --intra-op-threads 1]
+
+`--workers N` serves with N batches running at once (the service's VIDEOPRISM_{TEXT,VIDEO}_WORKERS), both
+modes alike. The bare session is always one loop on a session with onnxruntime's default threads (the
+whole machine), whatever the served configuration: the strongest single-session figure to compare with.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import platform
@@ -223,16 +229,18 @@ async def bench_kind(
     seconds: float,
     reps: int,
     runtime: RuntimeSettings,
+    workers: int,
 ) -> tuple[list[Cell], dict[str, object]]:
-    dynamic_settings = BatcherSettings(max_batch_size=max_batch, max_queue_delay_ms=2.0, max_queue_size=4096)
-    single_settings = BatcherSettings(max_batch_size=1, max_queue_delay_ms=0.0, max_queue_size=4096)
+    base = BatcherSettings(max_queue_size=4096, workers=workers, max_batches_in_flight=workers + 1)
+    dynamic_settings = dataclasses.replace(base, max_batch_size=max_batch, max_queue_delay_ms=2.0)
+    single_settings = dataclasses.replace(base, max_batch_size=1, max_queue_delay_ms=0.0)
     served = {
         "dynamic": Served(bundle, kind, dynamic_settings, runtime),
         "batch1": Served(bundle, kind, single_settings, runtime),
     }
     for variant in served.values():
         await variant.core.start()
-    session = bare_session(bundle, kind, runtime)
+    session = bare_session(bundle, kind, RuntimeSettings(device="cpu"))
     feeds = {1: bare_feeds(bundle, kind, 1), max_batch: bare_feeds(bundle, kind, max_batch)}
     cells: list[Cell] = []
     bare: dict[int, list[float]] = {1: [], max_batch: []}
@@ -312,7 +320,10 @@ def main() -> None:
         default=None,
         help="dynamic batching cap and bare batch size (default: the service's, text 32, video 8)",
     )
-    parser.add_argument("--intra-op-threads", type=int, default=0, help="0: onnxruntime's default")
+    parser.add_argument(
+        "--intra-op-threads", type=int, default=0, help="served sessions; 0: onnxruntime's default"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="batches running at once per kind (served)")
     parser.add_argument("--kinds", nargs="+", default=["text", "video"], choices=["text", "video"])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "batching.json")
     args = parser.parse_args()
@@ -335,7 +346,7 @@ def main() -> None:
         default_batch = (defaults.text_batcher if kind == "text" else defaults.video_batcher).max_batch_size
         max_batch[kind] = args.max_batch_size or default_batch
         kind_cells, summary[kind] = asyncio.run(
-            bench_kind(bundle, kind, max_batch[kind], warm, seconds, args.reps, runtime)
+            bench_kind(bundle, kind, max_batch[kind], warm, seconds, args.reps, runtime, args.workers)
         )
         cells += kind_cells
     rows = table(cells)
@@ -361,6 +372,7 @@ def main() -> None:
         "bundle": {"path": str(args.bundle), "bundle_id": bundle.bundle_id},
         "max_batch_size": max_batch,
         "intra_op_threads": args.intra_op_threads,
+        "workers": args.workers,
         "reps": args.reps,
         "table": rows,
         "cells": [asdict(c) for c in cells],

@@ -71,9 +71,13 @@ class Settings(BaseSettings):
     video_max_batch_size: int = Field(default=8, ge=1)
     video_max_queue_delay_ms: float = Field(default=5.0, ge=0)
     video_max_queue_size: int = Field(default=256, ge=1)
+    # Batches run at once per encoder (onnxruntime only; TensorRT runs one). Throughput setting: with N
+    # workers give each run cores / N threads (VIDEOPRISM_INTRA_OP_THREADS); see docs/inference-core.md.
+    video_workers: int = Field(default=1, ge=1)
     text_max_batch_size: int = Field(default=32, ge=1)
     text_max_queue_delay_ms: float = Field(default=2.0, ge=0)
     text_max_queue_size: int = Field(default=1024, ge=1)
+    text_workers: int = Field(default=1, ge=1)
 
     # Request limits.
     max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)  # HTTP body and one gRPC message
@@ -144,11 +148,15 @@ class Settings(BaseSettings):
                 max_batch_size=self.video_max_batch_size,
                 max_queue_delay_ms=self.video_max_queue_delay_ms,
                 max_queue_size=self.video_max_queue_size,
+                workers=self.video_workers,
+                max_batches_in_flight=self.video_workers + 1,
             ),
             text_batcher=BatcherSettings(
                 max_batch_size=self.text_max_batch_size,
                 max_queue_delay_ms=self.text_max_queue_delay_ms,
                 max_queue_size=self.text_max_queue_size,
+                workers=self.text_workers,
+                max_batches_in_flight=self.text_workers + 1,
             ),
             runtime=RuntimeSettings(device=self.device, intra_op_threads=self.intra_op_threads),
             default_deadline_s=self.request_timeout_s,

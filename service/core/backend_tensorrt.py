@@ -33,6 +33,7 @@ def _check(result: Any) -> Any:
 class TensorRTBackend:
     runtime = "tensorrt"
     provider = "tensorrt-engine"
+    thread_safe = False  # one CUDA stream and grow-only buffers shared by every run
 
     def __init__(self, engine_file: Path, *, output_name: str = "embeddings", device_id: int = 0) -> None:
         import tensorrt as trt

@@ -16,6 +16,8 @@ Feeds = dict[str, npt.NDArray[np.generic]]
 class SessionBackend(Protocol):
     runtime: str
     provider: str
+    # Whether `run` may be called from several threads at once (batcher workers > 1).
+    thread_safe: bool
 
     def run(self, feeds: Feeds) -> npt.NDArray[np.float32]:
         """Runs one batch and returns the `embeddings` output [B, D]."""
@@ -24,6 +26,7 @@ class SessionBackend(Protocol):
 
 class OnnxRuntimeBackend:
     runtime = "onnxruntime"
+    thread_safe = True  # InferenceSession.run is documented as safe to call concurrently
 
     def __init__(
         self,
@@ -58,6 +61,7 @@ class DummyBackend:
 
     runtime = "dummy"
     provider = "numpy"
+    thread_safe = True
 
     def __init__(self, embedding_dim: int, *, seed: int = 0) -> None:
         self._dim = embedding_dim

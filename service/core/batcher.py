@@ -167,8 +167,8 @@ class DynamicBatcher(Generic[ItemT]):
                 await self._wake.wait()
             if self._full():
                 return
-            if self._in_flight:
-                # Busy engine: a partial batch waits for it (a finished batch sets the wake event).
+            if len(self._in_flight) >= self.settings.workers:
+                # Every worker busy: a partial batch waits for one (a finished batch sets the wake event).
                 self._wake.clear()
                 await self._wake.wait()
                 continue

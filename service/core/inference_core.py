@@ -9,6 +9,7 @@ item's result so the rest of a batch request still succeeds.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from service.core.engines import Engine, TokenRow
 from service.core.media_port import MediaPort
 from service.core.metrics import CoreMetrics, NullMetrics
 from service.core.runtime_selection import RuntimeEnvironment
-from service.core.settings import CoreSettings
+from service.core.settings import BatcherSettings, CoreSettings
 from service.core.single_flight import SingleFlight
 from service.core.text_pipeline import TextPipeline
 from service.core.types import (
@@ -134,8 +135,9 @@ class InferenceCore:
                 build_engines, self.bundle, self.settings.runtime, self._environment
             )
         manifest = self.bundle.manifest
-        executors = [ThreadPoolExecutor(1, thread_name_prefix="infer-video")]
-        video_batcher = DynamicBatcher(engines.video, self.settings.video_batcher, self.metrics, executors[0])
+        video_settings = _usable(self.settings.video_batcher, engines.video)
+        executors = [ThreadPoolExecutor(video_settings.workers, thread_name_prefix="infer-video")]
+        video_batcher = DynamicBatcher(engines.video, video_settings, self.metrics, executors[0])
         seconds = await asyncio.to_thread(
             engines.video.warmup, video_batcher.batch_sizes(manifest.video.num_frames)
         )
@@ -156,10 +158,9 @@ class InferenceCore:
         )
         text_batcher = text = None
         if engines.text is not None and self.bundle.tokenizer is not None and manifest.text is not None:
-            executors.append(ThreadPoolExecutor(1, thread_name_prefix="infer-text"))
-            text_batcher = DynamicBatcher(
-                engines.text, self.settings.text_batcher, self.metrics, executors[1]
-            )
+            text_settings = _usable(self.settings.text_batcher, engines.text)
+            executors.append(ThreadPoolExecutor(text_settings.workers, thread_name_prefix="infer-text"))
+            text_batcher = DynamicBatcher(engines.text, text_settings, self.metrics, executors[1])
             seconds = await asyncio.to_thread(engines.text.warmup, text_batcher.batch_sizes(1))
             log.info(
                 "text encoder warmed up at batch sizes 1..%d in %.2fs",
@@ -321,6 +322,19 @@ class _RequestScope:
             self._core.metrics.request_finished(
                 self._api, self._method, self.code, time.perf_counter() - self._started
             )
+
+
+def _usable(settings: BatcherSettings, engine: Engine[Any]) -> BatcherSettings:
+    """One worker for a backend whose `run` must not be called concurrently (TensorRT)."""
+    if settings.workers == 1 or engine.backend.thread_safe:
+        return settings
+    log.warning(
+        "%s: %s backend runs one batch at a time; using 1 worker instead of %d",
+        engine.kind,
+        engine.backend.runtime,
+        settings.workers,
+    )
+    return dataclasses.replace(settings, workers=1)
 
 
 def _encoder_info(engine: Engine[Any]) -> EncoderInfo:

@@ -21,8 +21,12 @@ class BatcherSettings:
     max_batch_cost: int | None = None
     flush_when_idle: bool = True
     # 1: the next batch is cut only after the previous one is answered; 2: one full batch may wait on the
-    # worker thread behind the running one (see service/core/batcher.py).
+    # worker thread behind the running one (see service/core/batcher.py). At least `workers`.
     max_batches_in_flight: int = 2
+    # Worker threads running batches at once on the one (thread-safe) session, like Triton's model
+    # instances. With one onnxruntime thread per run, two workers keep two cores busy without the idle
+    # core that a two-thread run leaves whenever the event loop preempts one of its threads.
+    workers: int = 1
 
     def __post_init__(self) -> None:
         if self.max_batch_size < 1:
@@ -31,8 +35,10 @@ class BatcherSettings:
             raise ValueError("max_queue_delay_ms must be >= 0")
         if self.max_queue_size < 1:
             raise ValueError("max_queue_size must be >= 1")
-        if self.max_batches_in_flight < 1:
-            raise ValueError("max_batches_in_flight must be >= 1")
+        if self.workers < 1:
+            raise ValueError("workers must be >= 1")
+        if self.max_batches_in_flight < self.workers:
+            raise ValueError("max_batches_in_flight must be >= workers")
         if self.max_batch_cost is not None and self.max_batch_cost < 1:
             raise ValueError("max_batch_cost must be >= 1 or None")
 

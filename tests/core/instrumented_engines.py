@@ -32,6 +32,9 @@ class RecordingVideoEngine(VideoEngine):
         self.gate.set()
         self.started = threading.Event()
         self.fail_when: Callable[[list[int]], bool] | None = None
+        self._lock = threading.Lock()
+        self.running = 0  # batches inside run_batch right now
+        self.most_running = 0
 
     def clip(self, item_id: int) -> npt.NDArray[np.uint8]:
         frames = np.random.default_rng(item_id).integers(0, 256, self.shape, dtype=np.uint8)
@@ -39,13 +42,20 @@ class RecordingVideoEngine(VideoEngine):
         return frames
 
     def run_batch(self, items: Sequence[npt.NDArray[np.uint8]]) -> list[Vector]:
-        self.started.set()
-        assert self.gate.wait(10), "test never opened the gate"
-        ids = [int(item[0, 0, 0, 0]) for item in items]
-        self.batches.append(ids)
-        if self.fail_when is not None and self.fail_when(ids):
-            raise RuntimeError("injected engine fault")
-        return super().run_batch(items)
+        with self._lock:
+            self.running += 1
+            self.most_running = max(self.most_running, self.running)
+        try:
+            self.started.set()
+            assert self.gate.wait(10), "test never opened the gate"
+            ids = [int(item[0, 0, 0, 0]) for item in items]
+            self.batches.append(ids)
+            if self.fail_when is not None and self.fail_when(ids):
+                raise RuntimeError("injected engine fault")
+            return super().run_batch(items)
+        finally:
+            with self._lock:
+                self.running -= 1
 
 
 class RecordingTextEngine(TextEngine):

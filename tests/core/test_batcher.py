@@ -145,6 +145,47 @@ async def test_arrivals_while_the_engine_is_busy_form_the_next_batches(
     assert video_engine.batches == batches
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_workers_run_that_many_batches_at_once(
+    video_engine: RecordingVideoEngine, started: Started, workers: int
+) -> None:
+    pool = ThreadPoolExecutor(workers)
+    batcher = DynamicBatcher(
+        video_engine,
+        BatcherSettings(max_batch_size=2, workers=workers, max_batches_in_flight=workers + 1),
+        NullMetrics(),
+        pool,
+    )
+    started.append(batcher)
+    batcher.start()
+    video_engine.gate.clear()
+    try:
+        # Partial batches: with a second worker idle, the second one starts without waiting for the first.
+        first = asyncio.ensure_future(batcher.submit(video_engine.clip(0), _deadline()))
+        await asyncio.to_thread(video_engine.started.wait, 5)
+        second = asyncio.ensure_future(batcher.submit(video_engine.clip(1), _deadline()))
+        waited = 0.0
+        while video_engine.running < workers and waited < 5:
+            await asyncio.sleep(0.01)
+            waited += 0.01
+        await asyncio.sleep(0.05)
+        assert video_engine.running == workers
+        assert batcher.queue_depth == 2 - workers
+        video_engine.gate.set()
+        await asyncio.gather(first, second)
+        assert video_engine.most_running == workers
+    finally:
+        video_engine.gate.set()
+        pool.shutdown(wait=True)
+
+
+def test_workers_must_fit_in_the_batches_in_flight() -> None:
+    with pytest.raises(ValueError, match="max_batches_in_flight"):
+        BatcherSettings(workers=3, max_batches_in_flight=2)
+    with pytest.raises(ValueError, match="workers"):
+        BatcherSettings(workers=0)
+
+
 async def test_deadline_passing_while_the_batch_runs_fails_the_caller(
     video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
 ) -> None:

@@ -180,3 +180,23 @@ async def test_metrics_are_reported_through_the_hooks(tiny_bundle: Bundle) -> No
     assert sample("videoprism_request_duration_seconds_count", {"api": "http", "method": "embed_texts"}) == 5
     assert sample("videoprism_queue_depth", {"kind": "text"}) == 0
     await core.drain(1)
+
+
+def test_a_backend_that_is_not_thread_safe_gets_one_worker(tiny_bundle: Bundle) -> None:
+    from service.core.engine_factory import build_dummy_engines
+    from service.core.inference_core import _usable
+    from service.core.settings import BatcherSettings
+
+    engine = build_dummy_engines(tiny_bundle).video
+    wanted = BatcherSettings(workers=2, max_batches_in_flight=3)
+    assert _usable(wanted, engine).workers == 2  # numpy and onnxruntime: runs may overlap
+    engine.backend.thread_safe = False  # as TensorRTBackend declares (one CUDA stream, shared buffers)
+    assert _usable(wanted, engine) == BatcherSettings(workers=1, max_batches_in_flight=3)
+
+
+def test_worker_settings_reach_the_batchers() -> None:
+    from service.settings import Settings
+
+    core = Settings(text_workers=2, video_workers=3).core_settings()
+    assert (core.text_batcher.workers, core.text_batcher.max_batches_in_flight) == (2, 3)
+    assert (core.video_batcher.workers, core.video_batcher.max_batches_in_flight) == (3, 4)
