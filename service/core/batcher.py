@@ -194,7 +194,12 @@ class DynamicBatcher(Generic[ItemT]):
         batch: list[_Pending[ItemT]] = []
         cost = 0
         cap = self.settings.max_batch_cost
-        while self._queue and len(batch) < self.settings.max_batch_size:
+        limit = self.settings.max_batch_size
+        idle = self.settings.workers - len(self._in_flight)
+        if idle > 1:
+            # Several idle workers share what is queued instead of one taking it all and the rest idling.
+            limit = min(limit, -(-len(self._queue) // idle))
+        while self._queue and len(batch) < limit:
             head = self._queue[0]
             if head.future.done():
                 self._pop_head()

@@ -145,19 +145,24 @@ async def test_arrivals_while_the_engine_is_busy_form_the_next_batches(
     assert video_engine.batches == batches
 
 
+def _workers_batcher(
+    engine: RecordingVideoEngine, started: Started, workers: int, *, max_batch_size: int
+) -> tuple[DynamicBatcher[np.ndarray], ThreadPoolExecutor]:
+    pool = ThreadPoolExecutor(workers)
+    settings = BatcherSettings(
+        max_batch_size=max_batch_size, workers=workers, max_batches_in_flight=workers + 1
+    )
+    batcher = DynamicBatcher(engine, settings, NullMetrics(), pool)
+    started.append(batcher)
+    batcher.start()
+    return batcher, pool
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 async def test_workers_run_that_many_batches_at_once(
     video_engine: RecordingVideoEngine, started: Started, workers: int
 ) -> None:
-    pool = ThreadPoolExecutor(workers)
-    batcher = DynamicBatcher(
-        video_engine,
-        BatcherSettings(max_batch_size=2, workers=workers, max_batches_in_flight=workers + 1),
-        NullMetrics(),
-        pool,
-    )
-    started.append(batcher)
-    batcher.start()
+    batcher, pool = _workers_batcher(video_engine, started, workers, max_batch_size=2)
     video_engine.gate.clear()
     try:
         # Partial batches: with a second worker idle, the second one starts without waiting for the first.
@@ -176,6 +181,18 @@ async def test_workers_run_that_many_batches_at_once(
         assert video_engine.most_running == workers
     finally:
         video_engine.gate.set()
+        pool.shutdown(wait=True)
+
+
+@pytest.mark.parametrize(("workers", "batches"), [(1, [[0, 1, 2, 3]]), (2, [[0, 1], [2, 3]])])
+async def test_idle_workers_share_what_is_queued(
+    video_engine: RecordingVideoEngine, started: Started, workers: int, batches: list[list[int]]
+) -> None:
+    batcher, pool = _workers_batcher(video_engine, started, workers, max_batch_size=8)
+    try:
+        await asyncio.gather(*(batcher.submit(video_engine.clip(i), _deadline()) for i in range(4)))
+        assert sorted(video_engine.batches) == batches
+    finally:
         pool.shutdown(wait=True)
 
 
