@@ -189,36 +189,46 @@ def peers_section(data: dict[str, Any], img: Path) -> list[str]:
     return out
 
 
-def batching_section(data: dict[str, Any], img: Path) -> list[str]:
-    cells = data["cells"]
-    kinds = sorted({c["kind"] for c in cells})
+def batching_section(data: dict[str, Any], img: Path, name: str = "batching") -> list[str]:
+    rows = data.get("table") or data["cells"]  # medians over repetitions; older files only have cells
+    kinds = sorted({c["kind"] for c in rows})
+    workers = data.get("workers", 1)
+    threads = data.get("intra_op_threads", 0) or "onnxruntime's default"
     fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 3.4), squeeze=False)
     for ax, kind in zip(axes[0], kinds, strict=True):
         for mode in ("dynamic", "batch1"):
             pts = sorted(
-                (c for c in cells if c["kind"] == kind and c["mode"] == mode), key=lambda c: c["concurrency"]
+                (c for c in rows if c["kind"] == kind and c["mode"] == mode), key=lambda c: c["concurrency"]
             )
             ax.plot(
                 [c["concurrency"] for c in pts], [c["throughput_rps"] for c in pts], marker="o", label=mode
             )
         ax.set(
-            title=f"{kind}: batching on/off (in-process core)",
+            title=f"{kind}: batching on/off, {workers} worker(s)",
             xlabel="concurrency",
             ylabel="items/s",
             xscale="log",
         )
         ax.legend()
+    summary = [
+        f"- **{kind}**: dynamic / batch-1 at c=32 {s['speedup_at_c32']:.2f}x (goal 2); served at c=128 / bare "
+        f"session {s['served_fraction_of_bare']:.3f} (goal 0.9); bare batch gain {s['engine_batch_gain']:.2f}x"
+        for kind, s in sorted(data.get("summary", {}).items())
+    ]
     return [
-        "## Batching on/off (measured, `bench/batching.py`)",
-        f"Machine: {machine_of(data)}.",
+        f"## Batching on/off (measured, `bench/batching.py`), {workers} worker(s) per kind",
+        f"Machine: {machine_of(data)}. Served sessions: {threads} intra-op thread(s); the bare session is one "
+        f"loop with onnxruntime's default threads. Medians of {data.get('reps', 1)} interleaved repetitions.",
         "",
-        save(fig, img, "batching.png"),
+        save(fig, img, f"{name}.png"),
+        "",
+        *summary,
         "",
         table(
             ["input", "mode", "concurrency", "items/s", "p50 ms", "p99 ms"],
             [
                 [c["kind"], c["mode"], c["concurrency"], c["throughput_rps"], c["p50_ms"], c["p99_ms"]]
-                for c in cells
+                for c in rows
             ],
         ),
         "",
@@ -304,16 +314,17 @@ def main() -> None:
         "may be shared, so figures taken under a high load average are lower bounds. Projections are labelled.",
         "",
     ]
-    sections = [("compare_peers", peers_section), ("batching", batching_section)]
-    for name, render in sections:
+    if "compare_peers" in results:
+        out += peers_section(results["compare_peers"], img)
+    for name in ("batching", "batching_workers2"):
         if name in results:
-            out += render(results[name], img)
+            out += batching_section(results[name], img, name)
     if "physical_limit" in results:
         out += physical_section(results["physical_limit"])
     if "gpu_projection" in results:
         out += projection_section(results["gpu_projection"])
     out += reliability_section(results, img, save, table, machine_of)
-    known = {"compare_peers", "batching", "physical_limit", "gpu_projection"}
+    known = {"compare_peers", "batching", "batching_workers2", "physical_limit", "gpu_projection"}
     for name, data in results.items():
         if name in known or name.startswith("reliability_"):
             continue
