@@ -128,23 +128,29 @@ class ServiceContext:
         if self.phase is not Phase.STOPPED:
             self.phase = Phase.DRAINING
 
-    def check_capacity(self) -> None:
-        """Raises `overloaded` when `max_in_flight` embedding requests are already being handled. Both
-        doors call this before reading the request, so a refusal costs neither parsing nor memory."""
+    def check_capacity(self, kind: str | None = None) -> None:
+        """Raises `overloaded` when `max_in_flight` embedding requests are already being handled, or when
+        the request is for `kind` ("text" / "video") and that batcher's queue is full. Both doors call
+        this before reading the request, so a refusal costs neither parsing nor memory. The queue check
+        matters under sustained overload: a refusal found only after parsing, validating and tokenizing
+        costs about half an admitted request, and at twice the capacity those refusals crowded out the
+        admitted work (admitted throughput fell to an eighth of capacity with p99 near 9 s)."""
         if self._limited_in_flight >= self.settings.max_in_flight:
             raise OverloadedError(
                 f"{self.settings.max_in_flight} requests in flight", retry_after_s=_OVERLOADED_RETRY_AFTER_S
             )
+        if kind is not None and self._core is not None and self._core.queue_full(kind):
+            raise OverloadedError(f"{kind} queue is full", retry_after_s=_OVERLOADED_RETRY_AFTER_S)
 
     @contextlib.asynccontextmanager
-    async def admit(self, *, limited: bool = True) -> AsyncIterator[None]:
+    async def admit(self, *, limited: bool = True, kind: str | None = None) -> AsyncIterator[None]:
         """Wraps one front-door request: refused while draining (and, when `limited`, beyond
         `max_in_flight`), counted until it completes. Metadata routes pass `limited=False`: they cost
         nothing and operators need them most when the server is overloaded."""
         if self.draining:
             raise DrainingError("server is shutting down")
         if limited:
-            self.check_capacity()
+            self.check_capacity(kind)
             self._limited_in_flight += 1
         self._in_flight += 1
         self._idle.clear()

@@ -269,6 +269,15 @@ class InferenceCore:
             outcome.code = result.error.code if result.error is not None else "ok"
             return result
 
+    def queue_full(self, kind: str) -> bool:
+        """Whether the `kind` ("text" / "video") batcher has no free slot: the doors use it to refuse
+        before reading a request, when the refusal is cheap (see ServiceContext.check_capacity)."""
+        running = self._running
+        if running is None:
+            return False
+        batcher = running.text_batcher if kind == "text" else running.video_batcher
+        return batcher is not None and batcher.free_slots() <= 0
+
     def _accepting(self) -> _Running:
         if self._draining:
             raise DrainingError("server is shutting down")

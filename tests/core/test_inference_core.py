@@ -9,6 +9,7 @@ from prometheus_client import generate_latest
 
 from service.bundle.loader import Bundle
 from service.core import (
+    BatcherSettings,
     CoreSettings,
     Deadline,
     DecodedFrames,
@@ -200,3 +201,38 @@ def test_worker_settings_reach_the_batchers() -> None:
     core = Settings(text_workers=2, video_workers=3).core_settings()
     assert (core.text_batcher.workers, core.text_batcher.max_batches_in_flight) == (2, 3)
     assert (core.video_batcher.workers, core.video_batcher.max_batches_in_flight) == (3, 4)
+
+
+async def test_queue_full_reports_each_batcher(tiny_bundle: Bundle) -> None:
+    video_engine = RecordingVideoEngine(tiny_bundle)
+    engines = Engines(video=video_engine, text=RecordingTextEngine(tiny_bundle))
+    settings = CoreSettings(
+        video_batcher=BatcherSettings(max_batch_size=1, max_queue_size=1, max_batches_in_flight=1),
+        text_batcher=FAST_SETTINGS.text_batcher,
+        runtime=FAST_SETTINGS.runtime,
+    )
+    core = InferenceCore(
+        settings,
+        tiny_bundle,
+        media=None,
+        cache=None,
+        metrics=NullMetrics(),
+        engines=engines,
+        environment=None,
+    )
+    await core.start()
+    video_engine.started.clear()  # set by the warm-up
+    video_engine.gate.clear()
+    try:
+        running = asyncio.ensure_future(core.embed_video(DecodedFrames(video_engine.clip(1))))
+        await asyncio.to_thread(video_engine.started.wait, 5)
+        assert not core.queue_full("video")
+        queued = asyncio.ensure_future(core.embed_video(DecodedFrames(video_engine.clip(2))))
+        await asyncio.sleep(0.05)
+        assert core.queue_full("video") and not core.queue_full("text")
+        video_engine.gate.set()
+        assert all(r.error is None for r in await asyncio.gather(running, queued))
+        assert not core.queue_full("video")
+    finally:
+        video_engine.gate.set()
+        await core.drain(1)
