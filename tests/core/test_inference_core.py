@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import numpy as np
 import onnxruntime as ort
@@ -120,19 +121,28 @@ async def test_item_errors_come_back_in_the_result(tiny_bundle: Bundle) -> None:
     await core.drain(1)
 
 
-async def test_thousand_identical_concurrent_requests_compute_once(tiny_bundle: Bundle) -> None:
-    text_engine = RecordingTextEngine(tiny_bundle)
-    engines = Engines(video=RecordingVideoEngine(tiny_bundle), text=text_engine)
+async def _recording_core(
+    bundle: Bundle,
+    video: RecordingVideoEngine,
+    text: RecordingTextEngine,
+    settings: CoreSettings = FAST_SETTINGS,
+) -> InferenceCore:
     core = InferenceCore(
-        FAST_SETTINGS,
-        tiny_bundle,
+        settings,
+        bundle,
         media=None,
         cache=None,
         metrics=NullMetrics(),
-        engines=engines,
+        engines=Engines(video=video, text=text),
         environment=None,
     )
     await core.start()
+    return core
+
+
+async def test_thousand_identical_concurrent_requests_compute_once(tiny_bundle: Bundle) -> None:
+    text_engine = RecordingTextEngine(tiny_bundle)
+    core = await _recording_core(tiny_bundle, RecordingVideoEngine(tiny_bundle), text_engine)
     warmup_batches = len(text_engine.batches)
     results = await asyncio.gather(*(core.embed_texts(["The same caption!"]) for _ in range(1000)))
     assert all(r[0].error is None for r in results)
@@ -205,22 +215,11 @@ def test_worker_settings_reach_the_batchers() -> None:
 
 async def test_queue_full_reports_each_batcher(tiny_bundle: Bundle) -> None:
     video_engine = RecordingVideoEngine(tiny_bundle)
-    engines = Engines(video=video_engine, text=RecordingTextEngine(tiny_bundle))
-    settings = CoreSettings(
+    settings = dataclasses.replace(
+        FAST_SETTINGS,
         video_batcher=BatcherSettings(max_batch_size=1, max_queue_size=1, max_batches_in_flight=1),
-        text_batcher=FAST_SETTINGS.text_batcher,
-        runtime=FAST_SETTINGS.runtime,
     )
-    core = InferenceCore(
-        settings,
-        tiny_bundle,
-        media=None,
-        cache=None,
-        metrics=NullMetrics(),
-        engines=engines,
-        environment=None,
-    )
-    await core.start()
+    core = await _recording_core(tiny_bundle, video_engine, RecordingTextEngine(tiny_bundle), settings)
     video_engine.started.clear()  # set by the warm-up
     video_engine.gate.clear()
     try:
