@@ -1,4 +1,4 @@
-"""Dynamic batching for one input kind, batches run one after another on one worker thread.
+"""Dynamic batching for one input kind; batches run on `workers` threads (default one) over one session.
 
 Adaptive flush (`flush_when_idle`, the default): when the engine is idle, whatever is queued runs at once
 (after one pass of the event loop so callers that are already runnable can join); while a batch runs,
@@ -6,10 +6,11 @@ arrivals accumulate and form the next batch. A lone request therefore never wait
 grow with the load by themselves. Without it, a partial batch waits until its oldest item is
 `max_queue_delay_ms` old.
 
-Pipelining (`max_batches_in_flight`, default 2): a *full* batch may be handed to the worker thread while
-another one runs, so the thread goes straight from one batch to the next instead of idling until the
+Pipelining (`max_batches_in_flight`, default 2): a *full* batch may be handed to the workers while every
+one of them is busy, so a worker goes straight from one batch to the next instead of idling until the
 event loop (busy answering the previous batch's callers) gets round to cutting a new one. Partial batches
-still wait for an idle engine, so pipelining never splits the load into smaller batches.
+wait for an idle worker, so pipelining never splits the load into smaller batches; with several idle
+workers, what is queued is shared between them.
 
 Guarantees: the queue is bounded (`overloaded` at once beyond it); an item whose deadline passes or whose
 caller goes away is removed and never reaches the engine; an exception in a batch reaches every caller
