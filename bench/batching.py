@@ -1,21 +1,22 @@
 """Dynamic batching benchmark: throughput and p50/p99 latency of the inference core at several
 concurrencies, dynamic batching vs `max_batch_size=1`, and served throughput as a fraction of a bare
-session (same onnxruntime settings as the served one) running batches of `max_batch_size` in a loop.
+session running batches of `max_batch_size` in a loop with nothing around it.
 
 Goals: dynamic batching >= 2x the unbatched throughput at concurrency 32; serving overhead <= 10 % of
 the bare session's throughput (served / bare >= 0.9 at the highest concurrency).
 
 The machine may be shared, so the variants are interleaved (every repetition runs each concurrency in
-both modes and then the bare session) and the ratios are taken within a repetition, then the median.
-The bare session at batch 1 is reported too: bare(max batch) / bare(1) is what batching can gain at
-most on this engine.
+both modes; the bare session runs right after the highest-concurrency dynamic cell it is compared with)
+and the ratios are taken within a repetition, then the median. The bare session at batch 1 is reported
+too: bare(max batch) / bare(1) is what batching can gain at most on this engine.
 
     .venv/bin/python -m bench.batching [--bundle service/demo_bundle] [--reps 3] [--kinds text video]
         [--workers 2 --intra-op-threads 1]
 
 `--workers N` serves with N batches running at once (the service's VIDEOPRISM_{TEXT,VIDEO}_WORKERS), both
-modes alike. The bare session is always one loop on a session with onnxruntime's default threads (the
-whole machine), whatever the served configuration: the strongest single-session figure to compare with.
+modes alike. The bare figure is the better of one loop on a session with onnxruntime's default threads
+(the whole machine) and one loop per core on a one-thread session (both are in the JSON), whatever the
+served configuration: the strongest engine-only figure to compare with.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import json
 import os
 import platform
 import statistics
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -210,15 +212,50 @@ def bare_feeds(bundle: Bundle, kind: str, batch: int) -> dict[str, np.ndarray]:
     return {"frames": np.stack(_clips(bundle, batch)).astype(np.float32) / 255.0}
 
 
-def bare_throughput(session: OnnxRuntimeBackend, feeds: dict[str, np.ndarray], seconds: float) -> float:
-    """Items/s of the session fed the same ready-made batch in a loop."""
+def bare_throughput(
+    session: OnnxRuntimeBackend, feeds: dict[str, np.ndarray], seconds: float, loops: int = 1
+) -> float:
+    """Items/s of the session fed the same ready-made batch in a loop, by `loops` threads at once
+    (onnxruntime's run is thread-safe and releases the GIL)."""
     batch = len(next(iter(feeds.values())))
     session.run(feeds)
-    runs, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds or runs < 2:
-        session.run(feeds)
-        runs += 1
-    return runs * batch / (time.perf_counter() - started)
+    runs = [0] * loops
+    started = time.perf_counter()
+
+    def loop(slot: int) -> None:
+        while time.perf_counter() - started < seconds or runs[slot] < 2:
+            session.run(feeds)
+            runs[slot] += 1
+
+    threads = [threading.Thread(target=loop, args=(slot,)) for slot in range(loops)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(runs) * batch / (time.perf_counter() - started)
+
+
+@dataclass
+class BareSessions:
+    """The bare figure is the best of the engine alone, whatever the served configuration: one loop on a
+    session with onnxruntime's default threads (the whole machine), and one loop per core on a session with
+    one intra-op thread each (on a small model this is often the faster way to fill the machine)."""
+
+    default: OnnxRuntimeBackend
+    single_threaded: OnnxRuntimeBackend
+    loops: int
+
+    @classmethod
+    def create(cls, bundle: Bundle, kind: str) -> BareSessions:
+        default = bare_session(bundle, kind, RuntimeSettings(device="cpu"))
+        single = bare_session(bundle, kind, RuntimeSettings(device="cpu", intra_op_threads=1))
+        return cls(default, single, os.cpu_count() or 1)
+
+    def throughput(self, feeds: dict[str, np.ndarray], seconds: float) -> dict[str, float]:
+        return {
+            "default_threads": bare_throughput(self.default, feeds, seconds),
+            "loop_per_core": bare_throughput(self.single_threaded, feeds, seconds, self.loops),
+        }
 
 
 async def bench_kind(
@@ -240,10 +277,12 @@ async def bench_kind(
     }
     for variant in served.values():
         await variant.core.start()
-    session = bare_session(bundle, kind, RuntimeSettings(device="cpu"))
+    sessions = BareSessions.create(bundle, kind)
     feeds = {1: bare_feeds(bundle, kind, 1), max_batch: bare_feeds(bundle, kind, max_batch)}
+    top = max(CONCURRENCIES)
     cells: list[Cell] = []
     bare: dict[int, list[float]] = {1: [], max_batch: []}
+    bare_variants: list[dict[str, float]] = []
     for rep in range(reps):
         for concurrency in CONCURRENCIES:
             for mode, variant in served.items():
@@ -255,10 +294,16 @@ async def bench_kind(
                     f"load {cell.load1:.1f}",
                     flush=True,
                 )
-        for size, feed in feeds.items():
-            bare[size].append(bare_throughput(session, feed, seconds))
+                if mode == "dynamic" and concurrency == top:
+                    # Right after the cell it is compared with: on a shared machine the speed drifts over
+                    # the tens of seconds a repetition takes.
+                    variants = sessions.throughput(feeds[max_batch], seconds)
+                    bare_variants.append(variants)
+                    bare[max_batch].append(max(variants.values()))
+        bare[1].append(max(sessions.throughput(feeds[1], seconds).values()))
         print(
-            f"{kind:5s} rep {rep} bare b=1 {bare[1][-1]:.1f}, b={max_batch} {bare[max_batch][-1]:.1f} items/s"
+            f"{kind:5s} rep {rep} bare b=1 {bare[1][-1]:.1f}, b={max_batch} {bare[max_batch][-1]:.1f} items/s "
+            f"({', '.join(f'{k} {v:.1f}' for k, v in bare_variants[-1].items())})"
         )
     for variant in served.values():
         await variant.core.drain(5)
@@ -268,7 +313,6 @@ async def bench_kind(
             c.throughput_rps for c in cells if (c.mode, c.concurrency, c.rep) == (mode, concurrency, rep)
         )
 
-    top = max(CONCURRENCIES)
     summary: dict[str, object] = {
         "bare_items_per_s_batch1": statistics.median(bare[1]),
         "bare_items_per_s_max_batch": statistics.median(bare[max_batch]),
@@ -279,6 +323,9 @@ async def bench_kind(
         "served_fraction_of_bare": statistics.median(
             rps("dynamic", top, r) / bare[max_batch][r] for r in range(reps)
         ),
+        "bare_variants_max_batch": {
+            name: statistics.median(v[name] for v in bare_variants) for name in bare_variants[0]
+        },
     }
     return cells, summary
 

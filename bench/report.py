@@ -189,6 +189,13 @@ def peers_section(data: dict[str, Any], img: Path) -> list[str]:
     return out
 
 
+def _bare_variants(summary: dict[str, Any]) -> str:
+    variants = summary.get("bare_variants_max_batch")
+    if not variants:
+        return ""
+    return " (bare at max batch: " + ", ".join(f"{k} {v:.0f}/s" for k, v in variants.items()) + ")"
+
+
 def batching_section(data: dict[str, Any], img: Path, name: str = "batching") -> list[str]:
     rows = data.get("table") or data["cells"]  # medians over repetitions; older files only have cells
     kinds = sorted({c["kind"] for c in rows})
@@ -213,12 +220,14 @@ def batching_section(data: dict[str, Any], img: Path, name: str = "batching") ->
     summary = [
         f"- **{kind}**: dynamic / batch-1 at c=32 {s['speedup_at_c32']:.2f}x (goal 2); served at c=128 / bare "
         f"session {s['served_fraction_of_bare']:.3f} (goal 0.9); bare batch gain {s['engine_batch_gain']:.2f}x"
+        + _bare_variants(s)
         for kind, s in sorted(data.get("summary", {}).items())
     ]
     return [
         f"## Batching on/off (measured, `bench/batching.py`), {workers} worker(s) per kind",
-        f"Machine: {machine_of(data)}. Served sessions: {threads} intra-op thread(s); the bare session is one "
-        f"loop with onnxruntime's default threads. Medians of {data.get('reps', 1)} interleaved repetitions.",
+        f"Machine: {machine_of(data)}. Served sessions: {threads} intra-op thread(s); the bare figure is the better "
+        "of one loop with onnxruntime's default threads and one loop per core on one-thread sessions (older "
+        f"runs: the first only). Medians of {data.get('reps', 1)} interleaved repetitions.",
         "",
         save(fig, img, f"{name}.png"),
         "",
