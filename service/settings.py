@@ -71,13 +71,13 @@ class Settings(BaseSettings):
     video_max_batch_size: int = Field(default=8, ge=1)
     video_max_queue_delay_ms: float = Field(default=5.0, ge=0)
     video_max_queue_size: int = Field(default=256, ge=1)
-    # Batches run at once per encoder (onnxruntime only; TensorRT runs one). Throughput setting: with N
-    # workers give each run cores / N threads (VIDEOPRISM_INTRA_OP_THREADS); see docs/inference-core.md.
-    video_workers: int = Field(default=1, ge=1)
+    # Batches run at once per encoder (onnxruntime only; TensorRT runs one). 0: auto, one single-threaded
+    # run per core on the CPU and one run on a GPU (service/core/parallelism.py, docs/inference-core.md).
+    video_workers: int = Field(default=0, ge=0)
     text_max_batch_size: int = Field(default=32, ge=1)
     text_max_queue_delay_ms: float = Field(default=2.0, ge=0)
     text_max_queue_size: int = Field(default=1024, ge=1)
-    text_workers: int = Field(default=1, ge=1)
+    text_workers: int = Field(default=0, ge=0)
 
     # Request limits.
     max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)  # HTTP body and one gRPC message
@@ -149,14 +149,14 @@ class Settings(BaseSettings):
                 max_queue_delay_ms=self.video_max_queue_delay_ms,
                 max_queue_size=self.video_max_queue_size,
                 workers=self.video_workers,
-                max_batches_in_flight=self.video_workers + 1,
+                max_batches_in_flight=self.video_workers + 1 if self.video_workers else 0,
             ),
             text_batcher=BatcherSettings(
                 max_batch_size=self.text_max_batch_size,
                 max_queue_delay_ms=self.text_max_queue_delay_ms,
                 max_queue_size=self.text_max_queue_size,
                 workers=self.text_workers,
-                max_batches_in_flight=self.text_workers + 1,
+                max_batches_in_flight=self.text_workers + 1 if self.text_workers else 0,
             ),
             runtime=RuntimeSettings(device=self.device, intra_op_threads=self.intra_op_threads),
             default_deadline_s=self.request_timeout_s,

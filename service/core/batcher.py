@@ -56,6 +56,8 @@ class DynamicBatcher(Generic[ItemT]):
     def __init__(
         self, engine: Engine[ItemT], settings: BatcherSettings, metrics: CoreMetrics, executor: Executor
     ) -> None:
+        if settings.workers < 1 or settings.max_batches_in_flight < settings.workers:
+            raise ValueError("resolve auto workers first (service/core/parallelism.py)")
         self.engine = engine
         self.settings = settings
         self._metrics = metrics

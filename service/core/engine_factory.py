@@ -10,7 +10,8 @@ from typing import Literal
 from service.bundle.loader import Bundle
 from service.core.backends import DummyBackend, OnnxRuntimeBackend, SessionBackend
 from service.core.engines import TextEngine, VideoEngine
-from service.core.runtime_selection import RuntimeEnvironment, select_runtime
+from service.core.parallelism import Placement
+from service.core.runtime_selection import CPU_EP, RuntimeEnvironment, select_runtime
 from service.core.settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,19 @@ def _backend(
         reason = f"{reason}; onnxruntime fell back from {choice.provider} to {backend.provider}"
     log.info("%s: runtime onnxruntime/%s (%s)", source, backend.provider, reason)
     return backend, reason
+
+
+def predict_placement(bundle: Bundle, settings: RuntimeSettings, env: RuntimeEnvironment) -> Placement:
+    """Which encoders the runtime selection will put on the CPU (before any session is built, so the
+    intra-op thread count can depend on it). A TensorRT engine that then fails to load falls back to a
+    GPU provider or the CPU; the worker count chosen for the GPU stays correct either way (one)."""
+    engines = bundle.manifest.tensorrt_engines
+    force_cpu = settings.device == "cpu"
+
+    def on_cpu(source: Literal["video_encoder", "text_encoder"]) -> bool:
+        return select_runtime(source, engines, env, force_cpu=force_cpu).provider == CPU_EP
+
+    return Placement(video_on_cpu=on_cpu("video_encoder"), text_on_cpu=on_cpu("text_encoder"))
 
 
 def build_engines(

@@ -24,11 +24,12 @@ import numpy.typing as npt
 from service.bundle.loader import Bundle
 from service.core.batcher import DynamicBatcher
 from service.core.cache.embedding_cache import EmbeddingCache
-from service.core.engine_factory import Engines, build_dummy_engines, build_engines
+from service.core.engine_factory import Engines, build_dummy_engines, build_engines, predict_placement
 from service.core.engines import Engine, TokenRow
 from service.core.media_port import MediaPort
 from service.core.metrics import CoreMetrics, NullMetrics
-from service.core.runtime_selection import RuntimeEnvironment
+from service.core.parallelism import Placement, resolve_parallelism, usable_cores
+from service.core.runtime_selection import CPU_EP, RuntimeEnvironment
 from service.core.settings import BatcherSettings, CoreSettings
 from service.core.single_flight import SingleFlight
 from service.core.text_pipeline import TextPipeline
@@ -131,9 +132,24 @@ class InferenceCore:
             return
         engines = self._prebuilt_engines
         if engines is None:
-            engines = await asyncio.to_thread(
-                build_engines, self.bundle, self.settings.runtime, self._environment
+            env = self._environment
+            if env is None:
+                env = await asyncio.to_thread(RuntimeEnvironment.detect, self.settings.runtime.device_id)
+            placement = predict_placement(self.bundle, self.settings.runtime, env)
+            self.settings = resolve_parallelism(self.settings, placement, usable_cores())
+            engines = await asyncio.to_thread(build_engines, self.bundle, self.settings.runtime, env)
+        else:
+            placement = Placement(
+                video_on_cpu=engines.video.backend.provider == CPU_EP,
+                text_on_cpu=engines.text is not None and engines.text.backend.provider == CPU_EP,
             )
+            self.settings = resolve_parallelism(self.settings, placement, usable_cores())
+        log.info(
+            "workers: video %d, text %d; intra-op threads %s",
+            self.settings.video_batcher.workers,
+            self.settings.text_batcher.workers,
+            self.settings.runtime.intra_op_threads or "onnxruntime's default",
+        )
         manifest = self.bundle.manifest
         video_settings = _usable(self.settings.video_batcher, engines.video)
         executors = [ThreadPoolExecutor(video_settings.workers, thread_name_prefix="infer-video")]

@@ -21,11 +21,13 @@ class BatcherSettings:
     max_batch_cost: int | None = None
     flush_when_idle: bool = True
     # 1: the next batch is cut only after the previous one is answered; 2: one full batch may wait on the
-    # worker thread behind the running one (see service/core/batcher.py). At least `workers`.
+    # worker thread behind the running one (see service/core/batcher.py). At least `workers`; 0: auto
+    # (workers + 1, resolved by service/core/parallelism.py when the core starts).
     max_batches_in_flight: int = 2
     # Worker threads running batches at once on the one (thread-safe) session, like Triton's model
     # instances. With one onnxruntime thread per run, two workers keep two cores busy without the idle
-    # core that a two-thread run leaves whenever the event loop preempts one of its threads.
+    # core that a two-thread run leaves whenever the event loop preempts one of its threads. 0: auto (one
+    # single-threaded run per core on the CPU, one run on a GPU; service/core/parallelism.py).
     workers: int = 1
 
     def __post_init__(self) -> None:
@@ -35,10 +37,10 @@ class BatcherSettings:
             raise ValueError("max_queue_delay_ms must be >= 0")
         if self.max_queue_size < 1:
             raise ValueError("max_queue_size must be >= 1")
-        if self.workers < 1:
-            raise ValueError("workers must be >= 1")
-        if self.max_batches_in_flight < self.workers:
-            raise ValueError("max_batches_in_flight must be >= workers")
+        if self.workers < 0:
+            raise ValueError("workers must be >= 1, or 0 for auto")
+        if self.max_batches_in_flight < 0 or 0 < self.max_batches_in_flight < self.workers:
+            raise ValueError("max_batches_in_flight must be >= workers, or 0 for auto")
         if self.max_batch_cost is not None and self.max_batch_cost < 1:
             raise ValueError("max_batch_cost must be >= 1 or None")
 
@@ -49,7 +51,9 @@ class RuntimeSettings:
 
     device: Literal["auto", "cpu"] = "auto"
     device_id: int = 0
-    intra_op_threads: int = 0  # 0: onnxruntime's default
+    # 0: auto: 1 when a batcher on the CPU has auto workers (service/core/parallelism.py), else
+    # onnxruntime's default.
+    intra_op_threads: int = 0
     # Spinning ORT worker threads steal the cores the event loop and decoders need between batches.
     allow_spinning: bool = False
 

@@ -200,7 +200,13 @@ def test_workers_must_fit_in_the_batches_in_flight() -> None:
     with pytest.raises(ValueError, match="max_batches_in_flight"):
         BatcherSettings(workers=3, max_batches_in_flight=2)
     with pytest.raises(ValueError, match="workers"):
-        BatcherSettings(workers=0)
+        BatcherSettings(workers=-1)
+
+
+def test_batcher_refuses_unresolved_auto_workers(video_engine: RecordingVideoEngine) -> None:
+    auto = BatcherSettings(workers=0, max_batches_in_flight=0)  # valid settings, resolved when a core starts
+    with ThreadPoolExecutor(1) as pool, pytest.raises(ValueError, match="auto workers"):
+        DynamicBatcher(video_engine, auto, NullMetrics(), pool)
 
 
 async def test_deadline_passing_while_the_batch_runs_fails_the_caller(
