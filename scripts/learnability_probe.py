@@ -6,8 +6,8 @@ cross-entropies, AdamW) on the training stream and prints validation accuracy on
 
 - `vit`: the `tiny` video encoder + auxiliary layer + sharp MAP pooler, as stage 1 trains it
   (`--patch 8` for 8x8 patches);
-- `vit-conv-stem`: the same with the linear patch projection replaced by three stride-2 3x3 convolutions
-  (a convolutional stem, Xiao et al. 2021) down to the same 4x4 token grid;
+- `vit-conv-stem`: the same with `patch_stem="conv"` (training/model/video_encoder.py: stride-2 3x3
+  convolutions instead of the linear patch projection, down to the same 4x4 token grid);
 - `cnn-frame`: a 4-layer CNN with global max pooling on the middle frame only (shape and colour only):
   how fast the factor is learnable at all from these pixels.
 
@@ -47,34 +47,11 @@ def labels(batch: ClipBatch) -> dict[str, torch.Tensor]:
     }
 
 
-class ConvStem(nn.Module):
-    """frames [B, T, H, W, 3] -> tokens [B*T, (H/16)^2, D]: stride-2 convolutions instead of a patchify."""
-
-    def __init__(self, width: int, channels: tuple[int, ...] = (24, 48, 96)) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        previous = 3
-        for c in channels:
-            layers += [nn.Conv2d(previous, c, 3, 2, 1), nn.GroupNorm(1, c), nn.GELU()]
-            previous = c
-        layers.append(nn.Conv2d(previous, width, 3, 2, 1))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        b, t, h, w, c = frames.shape
-        x = self.net(frames.reshape(b * t, h, w, c).permute(0, 3, 1, 2))
-        return x.flatten(2).transpose(1, 2)
-
-
 class VitProbe(nn.Module):
-    def __init__(self, config: VideoTextConfig, conv_stem: bool) -> None:
+    def __init__(self, config: VideoTextConfig) -> None:
         super().__init__()
         self.model = VideoTextModel(config)
         self.model.contrastive_vision_pooler.sharpen_init(8.0)
-        encoder = self.model.vision_encoder
-        if conv_stem:
-            encoder.patch_projection = ConvStem(config.video.width)  # type: ignore[assignment]
-            encoder.patchify = lambda frames: frames  # type: ignore[method-assign]
         del self.model.text_encoder
         self.heads = nn.Linear(config.video.width, sum(HEADS.values()))
 
@@ -128,7 +105,9 @@ def main() -> None:
         )
     source = SyntheticSource(SyntheticDataConfig(seed=0), args.batch, None, config.text.max_length)
     validation = [source.global_batch(10**7 + i) for i in range(256 // args.batch)]
-    model: nn.Module = FrameCnn() if args.encoder == "cnn-frame" else VitProbe(config, args.encoder != "vit")
+    if args.encoder == "vit-conv-stem":
+        config = dataclasses.replace(config, video=dataclasses.replace(config.video, patch_stem="conv"))
+    model: nn.Module = FrameCnn() if args.encoder == "cnn-frame" else VitProbe(config)
     heads = ("shape", "colour") if args.encoder == "cnn-frame" else tuple(HEADS)
     optimizer = torch.optim.AdamW(model.parameters(), args.lr, betas=(0.9, 0.98))
     started = time.perf_counter()

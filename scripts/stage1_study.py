@@ -1,7 +1,7 @@
 """One short stage-1 run of the recipe study in docs/results.md, then held-out retrieval and attribute matches.
 
     .venv/bin/python scripts/stage1_study.py --out runs/study/G --steps 900 --patch 16 [--lr 1e-3]
-        [--batch 32] [--beta2 0.98] [--pooler-gain 8] [--group 0] [--threads 1]
+        [--batch 32] [--beta2 0.98] [--pooler-gain 8] [--group 0] [--stem linear] [--threads 1]
 
 The model is `tiny` with the given patch size and no logit cap. Prints the training throughput, the
 retrieval metrics of `videoprism-train eval` (500 held-out clips) and, for each of colour, shape and motion,
@@ -56,6 +56,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=25)
     parser.add_argument("--beta2", type=float, default=0.98)
     parser.add_argument("--patch", type=int, default=16, help="patch side of the 64x64 tiny model")
+    parser.add_argument(
+        "--stem", choices=["linear", "conv"], default="linear", help="patch stem (VideoEncoderConfig)"
+    )
     parser.add_argument("--pooler-gain", type=float, default=8.0, help="0: the official pooler init")
     parser.add_argument("--group", type=int, default=0, help="hard-negative group size (0: off)")
     parser.add_argument("--threads", type=int, default=1)
@@ -66,7 +69,11 @@ def main() -> int:
     base = presets["tiny"]
     assert isinstance(base, VideoTextConfig)
     video = dataclasses.replace(
-        base.video, patch_size=args.patch, pos_grid=base.video.image_size // args.patch, atten_logit_cap=0.0
+        base.video,
+        patch_size=args.patch,
+        pos_grid=base.video.image_size // args.patch,
+        atten_logit_cap=0.0,
+        patch_stem=args.stem,
     )
     model_config = dataclasses.replace(base, video=video)
     data = SyntheticDataConfig(seed=0, hard_negative_group=args.group)

@@ -84,3 +84,24 @@ def test_export_refuses_a_text_model_without_tokenizer(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="tokenizer"):
         export_model_bundle(model, tmp_path / "b", tokenizer_file=None, source_checkpoint="x", model_name="x")
     assert not (tmp_path / "b").exists()
+
+
+def test_conv_patch_stem_exports_and_matches_pytorch(tmp_path: Path) -> None:
+    config = VideoEncoderConfig(
+        patch_size=8, pos_grid=4, num_frames=4, image_size=32, width=64, num_heads=2, mlp_dim=128,
+        num_spatial_layers=1, num_temporal_layers=1, patch_stem="conv",
+    )  # fmt: skip
+    torch.manual_seed(0)
+    encoder = VideoEncoder(config).eval()
+    export_model_bundle(
+        encoder,
+        tmp_path / "bundle",
+        tokenizer_file=None,
+        source_checkpoint="test",
+        model_name="conv-stem",
+        options=BundleExportOptions(with_tokens=True),
+    )
+    results = check_bundle_parity(encoder, tmp_path / "bundle", batch_sizes=(1, 3))
+    assert {r.output for r in results} == {EMBEDDINGS, TOKENS}
+    for result in results:
+        assert result.max_abs_error <= FP32_TOLERANCE, result

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -84,3 +87,26 @@ def test_encoder_rejects_non_square_and_misaligned_frames() -> None:
         encoder(torch.rand(1, 2, 64, 48, 3))
     with pytest.raises(ValueError, match="multiple of the patch size"):
         encoder(torch.rand(1, 2, 60, 60, 3))
+
+
+def test_conv_patch_stem_keeps_the_token_grid_and_survives_a_checkpoint(tmp_path: Path) -> None:
+    from training.checkpoint import load_model_checkpoint, save_model_checkpoint
+
+    base = presets["tiny"]
+    assert isinstance(base, VideoTextConfig)
+    config = dataclasses.replace(base.video, patch_stem="conv", num_spatial_layers=1, num_temporal_layers=1)
+    torch.manual_seed(0)
+    encoder = VideoEncoder(config).eval()
+    frames = torch.rand(2, 8, 64, 64, 3)
+    with torch.no_grad():
+        tokens = encoder(frames)
+    assert tokens.shape == (2, 8 * 16, config.width)
+    save_model_checkpoint(tmp_path / "ckpt", encoder)
+    restored = load_model_checkpoint(tmp_path / "ckpt")
+    assert isinstance(restored, VideoEncoder) and restored.config.patch_stem == "conv"
+    with torch.no_grad():
+        torch.testing.assert_close(restored(frames), tokens)
+    with pytest.raises(ValueError, match="multiple of the patch size"):
+        encoder(torch.rand(1, 2, 60, 60, 3))
+    with pytest.raises(ValueError, match="power-of-two"):
+        dataclasses.replace(config, patch_size=12, image_size=48)

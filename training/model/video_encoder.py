@@ -22,7 +22,11 @@ class VideoEncoder(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.patch_projection = nn.Linear(c.patch_size * c.patch_size * 3, c.width)
+        self.patch_projection: nn.Module = (
+            ConvPatchStem(c.patch_size, c.width)
+            if c.patch_stem == "conv"
+            else nn.Linear(c.patch_size * c.patch_size * 3, c.width)
+        )
         self.spatial_pos_emb = nn.Parameter(torch.zeros(c.pos_grid * c.pos_grid, c.width))
         self.temporal_pos_emb = nn.Parameter(torch.zeros(c.num_frames, c.width))
 
@@ -49,14 +53,20 @@ class VideoEncoder(nn.Module):
         self.spatial_encoder.grad_checkpointing = enabled
         self.temporal_encoder.grad_checkpointing = enabled
 
-    def patchify(self, frames: torch.Tensor) -> torch.Tensor:
-        """frames [B, T, H, W, 3] -> patches [B*T, N, P*P*3], each ordered (row, col, channel)."""
-        batch, time, height, width, channels = frames.shape
+    def _check_frames(self, frames: torch.Tensor) -> None:
+        height, width = frames.shape[2:4]
         if height != width:
             raise ValueError(f"frames must be square (H == W), got {height}x{width}")
+        if height % self.config.patch_size:
+            raise ValueError(
+                f"frame side {height} is not a multiple of the patch size {self.config.patch_size}"
+            )
+
+    def patchify(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames [B, T, H, W, 3] -> patches [B*T, N, P*P*3], each ordered (row, col, channel)."""
+        batch, time, height, _, channels = frames.shape
+        self._check_frames(frames)
         p = self.config.patch_size
-        if height % p:
-            raise ValueError(f"frame side {height} is not a multiple of the patch size {p}")
         grid = height // p
         x = frames.reshape(batch * time, grid, p, grid, p, channels)
         x = x.permute(0, 1, 3, 2, 4, 5)  # (B*T, gh, gw, P, P, 3)
@@ -75,7 +85,11 @@ class VideoEncoder(nn.Module):
         num_patches = grid * grid
         width = self.config.width
 
-        x = self.patch_projection(self.patchify(frames))  # (B*T, N, D)
+        if isinstance(self.patch_projection, ConvPatchStem):
+            self._check_frames(frames)
+            x = self.patch_projection(frames)  # (B*T, N, D)
+        else:
+            x = self.patch_projection(self.patchify(frames))  # (B*T, N, D)
         x = x + resize_spatial(self.spatial_pos_emb, self.config.pos_grid, grid, grid)
 
         paddings = _merge_paddings(frame_paddings, token_paddings, batch, time, num_patches, x.dtype)
@@ -101,6 +115,34 @@ class VideoEncoder(nn.Module):
         token_paddings: torch.Tensor | None = None,
     ) -> torch.Tensor:
         return self.forward_intermediates(frames, frame_paddings, token_paddings)["spatiotemporal_features"]
+
+
+class ConvPatchStem(nn.Module):
+    """frames [B, T, H, W, 3] -> tokens [B*T, (H/P)^2, D] through log2(P) stride-2 3x3 convolutions.
+
+    Channels double up to the width (D/4, D/2, D, ... for P = 16) with a GroupNorm(1) + GELU after each
+    but the last. Token order is row-major like `patchify`, so positions and the rest of the encoder are
+    unchanged. Why: a linear patchify of 16x16 patches learns the shape of a small object slowly
+    (scripts/learnability_probe.py); convolutions see it at every offset with the same weights."""
+
+    def __init__(self, patch_size: int, width: int) -> None:
+        super().__init__()
+        steps = patch_size.bit_length() - 1
+        channels = [max(8, width >> (steps - 2 - i)) for i in range(steps - 1)] + [width]
+        layers: list[nn.Module] = []
+        previous = 3
+        for i, c in enumerate(channels):
+            layers.append(nn.Conv2d(previous, c, 3, 2, 1))
+            if i < len(channels) - 1:
+                layers += [nn.GroupNorm(1, c), nn.GELU()]
+            previous = c
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        batch, time, height, width, channels = frames.shape
+        x = frames.reshape(batch * time, height, width, channels).permute(0, 3, 1, 2)
+        x = self.layers(x)  # (B*T, D, H/P, W/P)
+        return x.flatten(2).transpose(1, 2)
 
 
 def _merge_paddings(
