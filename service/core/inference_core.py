@@ -135,21 +135,16 @@ class InferenceCore:
             env = self._environment
             if env is None:
                 env = await asyncio.to_thread(RuntimeEnvironment.detect, self.settings.runtime.device_id)
-            placement = predict_placement(self.bundle, self.settings.runtime, env)
-            self.settings = resolve_parallelism(self.settings, placement, usable_cores())
+            # Resolved before the sessions are built: their intra-op thread count depends on it.
+            self._resolve_parallelism(predict_placement(self.bundle, self.settings.runtime, env))
             engines = await asyncio.to_thread(build_engines, self.bundle, self.settings.runtime, env)
         else:
-            placement = Placement(
-                video_on_cpu=engines.video.backend.provider == CPU_EP,
-                text_on_cpu=engines.text is not None and engines.text.backend.provider == CPU_EP,
+            self._resolve_parallelism(
+                Placement(
+                    video_on_cpu=engines.video.backend.provider == CPU_EP,
+                    text_on_cpu=engines.text is not None and engines.text.backend.provider == CPU_EP,
+                )
             )
-            self.settings = resolve_parallelism(self.settings, placement, usable_cores())
-        log.info(
-            "workers: video %d, text %d; intra-op threads %s",
-            self.settings.video_batcher.workers,
-            self.settings.text_batcher.workers,
-            self.settings.runtime.intra_op_threads or "onnxruntime's default",
-        )
         manifest = self.bundle.manifest
         video_settings = _usable(self.settings.video_batcher, engines.video)
         executors = [ThreadPoolExecutor(video_settings.workers, thread_name_prefix="infer-video")]
@@ -284,6 +279,15 @@ class InferenceCore:
             result = await running.video.embed(item, options or VideoOptions(), deadline)
             outcome.code = result.error.code if result.error is not None else "ok"
             return result
+
+    def _resolve_parallelism(self, placement: Placement) -> None:
+        self.settings = resolve_parallelism(self.settings, placement, usable_cores())
+        log.info(
+            "workers: video %d, text %d; intra-op threads %s",
+            self.settings.video_batcher.workers,
+            self.settings.text_batcher.workers,
+            self.settings.runtime.intra_op_threads or "onnxruntime's default",
+        )
 
     def queue_full(self, kind: str) -> bool:
         """Whether the `kind` ("text" / "video") batcher has no free slot: the doors use it to refuse

@@ -1,11 +1,12 @@
 """Resolve `workers = 0` (auto) and `intra_op_threads = 0` (auto) into the numbers the core runs with.
 
-Why auto means "one single-threaded run per core" on a small CPU (up to MAX_AUTO_WORKERS runs): with the small encoders this service ships,
-one onnxruntime run with N threads waits at every parallel section for all N, so whenever the event loop
-or a decoder preempts one of them a core idles. N runs with one thread each keep every core busy: on the
-2-core development machine that engine alone is 1.6-1.7x faster than one run with onnxruntime's threads,
-and the served throughput at concurrency 128 rises by about a third (docs/inference-core.md). On a GPU
-one run at a time feeds the device; more would only contend for it, so auto means one worker there.
+Why auto means "one single-threaded run per core" on a small CPU (up to MAX_AUTO_WORKERS runs): with the
+small encoders this service ships, one onnxruntime run with N threads waits at every parallel section for
+all N, so whenever the event loop or a decoder preempts one of them a core idles. N runs with one thread
+each keep every core busy: on the 2-core development machine that engine alone is 1.6-1.7x faster than one
+run with onnxruntime's threads, and the served throughput at concurrency 128 rises by about a third
+(docs/inference-core.md). On a GPU one run at a time feeds the device; more would only contend for it, so
+auto means one worker there.
 """
 
 from __future__ import annotations

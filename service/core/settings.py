@@ -51,8 +51,8 @@ class RuntimeSettings:
 
     device: Literal["auto", "cpu"] = "auto"
     device_id: int = 0
-    # 0: auto: 1 when a batcher on the CPU has auto workers (service/core/parallelism.py), else
-    # onnxruntime's default.
+    # 0: auto: cores / workers when an encoder on the CPU runs several workers, else onnxruntime's default
+    # (service/core/parallelism.py).
     intra_op_threads: int = 0
     # Spinning ORT worker threads steal the cores the event loop and decoders need between batches.
     allow_spinning: bool = False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class VideoEncoderConfig:
     # "linear": the official patchify + linear projection. "conv": log2(patch_size) stride-2 3x3
     # convolutions down to the same token grid (a convolutional stem, Xiao et al. 2021), an option for
     # small from-scratch models; official checkpoints are always "linear".
-    patch_stem: str = "linear"
+    patch_stem: Literal["linear", "conv"] = "linear"
 
     def __post_init__(self) -> None:
         if self.width % self.num_heads:
