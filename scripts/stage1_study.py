@@ -24,9 +24,9 @@ import torch  # noqa: E402
 
 from training.checkpoint import load_model_checkpoint  # noqa: E402
 from training.data.synthetic import make_eval_set  # noqa: E402
-from training.data.synthetic.vocabulary import Colour  # noqa: E402
 from training.engine.loop import LoopConfig  # noqa: E402
 from training.engine.sources import SyntheticDataConfig, SyntheticSource, ensure_tokenizer  # noqa: E402
+from training.eval.attributes import factor_labels, top1_factor_matches  # noqa: E402
 from training.eval.embed import encode_texts, encode_videos  # noqa: E402
 from training.eval.retrieval import retrieval_metrics  # noqa: E402
 from training.model import VideoTextConfig, VideoTextModel, presets  # noqa: E402
@@ -37,13 +37,7 @@ def attribute_matches(model: VideoTextModel, tokenizer: Path, clips: int) -> dic
     heldout = make_eval_set("heldout", n=clips, seed=0)
     video = encode_videos(model, heldout.frames)
     text = encode_texts(model, list(heldout.captions), tokenizer)
-    top1 = (text @ video.T).argmax(dim=1).numpy()
-    labels = {
-        "colour": heldout.appearance % len(Colour),
-        "shape": heldout.appearance // len(Colour),
-        "motion": heldout.motion,
-    }
-    matches = {f"top1_same_{name}": float((value[top1] == value).mean()) for name, value in labels.items()}
+    matches = top1_factor_matches(text @ video.T, factor_labels(heldout))
     return {**retrieval_metrics(video, text), **matches}
 
 

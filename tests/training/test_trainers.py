@@ -124,3 +124,17 @@ def test_bf16_autocast_step_is_finite_and_fresh_text_class_token_is_zero(tmp_pat
     train_stage1(_stage1(2, precision="bf16"), RandomSource(batch=8), tmp_path, progress=False)
     record = read_metrics(tmp_path / "metrics.jsonl")[-1]
     assert math.isfinite(record["contrastive_loss"])
+
+
+def test_temporal_position_init_is_official_by_default_and_redrawn_when_asked() -> None:
+    import dataclasses
+
+    from training.stage1 import Stage1Task
+
+    def temporal_std(config: Stage1Config) -> float:
+        return float(Stage1Task(config).model.vision_encoder.temporal_pos_emb.detach().std())
+
+    official = temporal_std(_stage1(1))
+    redrawn = temporal_std(dataclasses.replace(_stage1(1), temporal_pos_std=0.5))
+    assert 0.01 < official < 0.04
+    assert 0.3 < redrawn < 0.7

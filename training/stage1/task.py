@@ -41,6 +41,11 @@ class Stage1Config:
     # near-uniform init, under which the pooled embedding of a small object is mostly background and
     # stage 1 sits at ln(B) for hundreds of steps. 0 keeps the official init. Ignored when a model is passed.
     pooler_logit_gain: float = 8.0
+    # > 0: re-draw the temporal position embedding with this std. The official 0.02 is 2 % of the
+    # LayerNormed spatial tokens it is added to, so a fresh temporal transformer is nearly blind to frame
+    # order and mistakes a motion for its time reversal (left/right, approach/separate: see
+    # scripts/retrieval_diagnosis.py). 0 keeps the official init. Ignored when a model is passed in.
+    temporal_pos_std: float = 0.0
     seed: int = 0
     data: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
 
@@ -64,6 +69,9 @@ class Stage1Task:
                     model.text_encoder.cls_emb.zero_()
             if config.pooler_logit_gain > 0:
                 model.contrastive_vision_pooler.sharpen_init(config.pooler_logit_gain)
+            if config.temporal_pos_std > 0:
+                with torch.no_grad():
+                    model.vision_encoder.temporal_pos_emb.normal_(std=config.temporal_pos_std)
         self.model = model
         self.model.vision_encoder.set_grad_checkpointing(config.loop.grad_checkpointing)
         self.loss = ContrastiveLoss(config.init_temperature)

@@ -1,0 +1,54 @@
+"""Top-1 factor matches and confusions on hand-built similarities with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from training.data.synthetic import EvalSet
+from training.data.synthetic.vocabulary import Colour, Motion, Shape
+from training.eval.attributes import factor_labels, top1_confusions, top1_factor_matches
+
+
+def _labels() -> dict[str, np.ndarray]:
+    # four clips: (shape, colour, motion) = (square, red, left), (disc, red, left), (square, blue, right),
+    # (star, blue, up)
+    shape = np.array([Shape.SQUARE, Shape.DISC, Shape.SQUARE, Shape.STAR])
+    colour = np.array([Colour.RED, Colour.RED, Colour.BLUE, Colour.BLUE])
+    motion = np.array([Motion.LEFT, Motion.LEFT, Motion.RIGHT, Motion.UP])
+    eval_set = EvalSet(
+        frames=np.zeros((4, 1, 1, 1, 3), dtype=np.uint8),
+        captions=("a", "b", "c", "d"),
+        appearance=(shape * len(Colour) + colour).astype(np.int64),
+        motion=motion.astype(np.int64),
+        combo=np.arange(4, dtype=np.int64),
+    )
+    return factor_labels(eval_set)
+
+
+def test_labels_split_appearance_into_shape_and_colour() -> None:
+    labels = _labels()
+    assert labels["shape"].tolist() == [Shape.SQUARE, Shape.DISC, Shape.SQUARE, Shape.STAR]
+    assert labels["colour"].tolist() == [Colour.RED, Colour.RED, Colour.BLUE, Colour.BLUE]
+
+
+def test_matches_and_confusions_follow_the_top1_clip() -> None:
+    labels = _labels()
+    # caption 0 picks clip 1 (same colour and motion, wrong shape), caption 3 picks clip 2 (same colour,
+    # wrong shape and motion); captions 1 and 2 find themselves
+    top1 = [1, 1, 2, 2]
+    similarity = torch.full((4, 4), -1.0)
+    similarity[torch.arange(4), torch.tensor(top1)] = 1.0
+    matches = top1_factor_matches(similarity, labels)
+    assert matches == {"top1_same_colour": 1.0, "top1_same_shape": 0.5, "top1_same_motion": 0.75}
+    assert top1_confusions(similarity, labels, "shape") == [("square", "disc", 1), ("star", "square", 1)]
+    assert top1_confusions(similarity, labels, "motion") == [("up", "right", 1)]
+    assert top1_confusions(similarity, labels, "colour") == []
+
+
+def test_confusions_are_ordered_by_count_and_truncated() -> None:
+    labels = _labels()
+    similarity = torch.zeros(4, 4)
+    similarity[:, 3] = 1.0  # every caption picks the blue star moving up
+    pairs = top1_confusions(similarity, labels, "shape", most=1)
+    assert pairs == [("square", "star", 2)]

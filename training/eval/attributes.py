@@ -1,0 +1,57 @@
+"""Which factor a retrieval model has not learnt yet: how often a caption's top-1 clip shares its colour,
+shape and motion, and which value it takes instead.
+
+Retrieval recall says how often the own clip is found; these say why it is missed. A model that has
+solved colour but not shape picks a clip of the right colour and the wrong shape, so its colour match is
+near 1 and its shape match near 1/8 (chance over the 8 shapes).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from training.data.synthetic import EvalSet
+from training.data.synthetic.vocabulary import Colour, Motion, Shape
+
+FACTORS = ("colour", "shape", "motion")
+_NAMES: dict[str, type[Colour] | type[Shape] | type[Motion]] = {
+    "colour": Colour,
+    "shape": Shape,
+    "motion": Motion,
+}
+
+
+def factor_labels(eval_set: EvalSet) -> dict[str, npt.NDArray[np.int64]]:
+    """colour, shape and motion label of every clip (appearance = shape * len(Colour) + colour)."""
+    return {
+        "colour": eval_set.appearance % len(Colour),
+        "shape": eval_set.appearance // len(Colour),
+        "motion": eval_set.motion,
+    }
+
+
+def top1_factor_matches(
+    similarity: torch.Tensor, labels: dict[str, npt.NDArray[np.int64]]
+) -> dict[str, float]:
+    """similarity [Q, N] (caption i against clip j; clip i is caption i's own) -> top1_same_<factor>."""
+    top1 = similarity.argmax(dim=1).numpy()
+    return {f"top1_same_{name}": float((value[top1] == value).mean()) for name, value in labels.items()}
+
+
+def top1_confusions(
+    similarity: torch.Tensor, labels: dict[str, npt.NDArray[np.int64]], factor: str, most: int = 5
+) -> list[tuple[str, str, int]]:
+    """The `most` commonest (asked, got) value pairs of `factor` where the top-1 clip gets it wrong."""
+    top1 = similarity.argmax(dim=1).numpy()
+    value = labels[factor]
+    names = _NAMES[factor]
+    wrong = Counter(
+        (names(int(asked)).name.lower(), names(int(got)).name.lower())
+        for asked, got in zip(value, value[top1], strict=True)
+        if asked != got
+    )
+    return [(asked, got, count) for (asked, got), count in wrong.most_common(most)]
