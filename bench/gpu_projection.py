@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from bench.loadgen.machine import machine, machine_line, write_result
 from training.model.config import VideoEncoderConfig, VideoTextConfig, presets
+from training.model.video_encoder import conv_stem_channels
 
 
 @dataclass(frozen=True)
@@ -34,19 +35,34 @@ def _layer(tokens: int, width: int, mlp: int) -> int:
     return 2 * tokens * 4 * width * width + 2 * 2 * tokens * tokens * width + 2 * 2 * tokens * width * mlp
 
 
-def _video_config(name: str) -> tuple[VideoEncoderConfig, VideoTextConfig | None]:
-    config = presets[name]
+def _video_config(
+    name: str | VideoEncoderConfig | VideoTextConfig,
+) -> tuple[VideoEncoderConfig, VideoTextConfig | None]:
+    config = presets[name] if isinstance(name, str) else name
     if isinstance(config, VideoTextConfig):
         return config.video, config
     return config, None
 
 
-def clip_flops(name: str) -> dict[str, int]:
-    """FLOPs of one clip at the preset's own frame count and image size, per part."""
+def _patch_embedding_flops(video: VideoEncoderConfig) -> int:
+    """One frame's patch stem: a P*P*3 -> D matmul per patch, or the conv stem's 3x3 stride-2 layers."""
+    p, d = video.patch_size, video.width
+    if video.patch_stem == "linear":
+        return 2 * video.tokens_per_frame * p * p * 3 * d
+    total, side, previous = 0, video.image_size, 3
+    for channels in conv_stem_channels(p, d):
+        side //= 2
+        total += 2 * side * side * channels * previous * 9
+        previous = channels
+    return total
+
+
+def clip_flops(name: str | VideoEncoderConfig | VideoTextConfig) -> dict[str, int]:
+    """FLOPs of one clip at the model's own frame count and image size, per part (a preset name or config)."""
     video, lvt = _video_config(name)
-    t, n, d, m, p = video.num_frames, video.tokens_per_frame, video.width, video.mlp_dim, video.patch_size
+    t, n, d, m = video.num_frames, video.tokens_per_frame, video.width, video.mlp_dim
     parts = {
-        "patch_embedding": 2 * t * n * p * p * 3 * d,
+        "patch_embedding": t * _patch_embedding_flops(video),
         "spatial": video.num_spatial_layers * t * _layer(n, d, m),
         "temporal": video.num_temporal_layers * n * _layer(t, d, m),
     }

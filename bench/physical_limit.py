@@ -25,6 +25,7 @@ from onnx import TensorProto, helper
 from bench.gpu_projection import clip_flops
 from bench.loadgen.machine import machine, machine_line, write_result
 from service.settings import DEMO_BUNDLE
+from training.configs.demo import demo_model
 
 MATMUL_OPS = {"MatMul", "Gemm", "Einsum"}
 
@@ -47,13 +48,15 @@ def _einsum_flops(equation: str, shapes: list[tuple[int, ...]]) -> int:
 
 
 def graph_flops(path: Path, feeds: dict[str, np.ndarray]) -> int:
-    """FLOPs of one run on `feeds`: 2 x multiply-adds of every MatMul/Gemm/Einsum, with the shapes the
-    runtime actually saw (read back by exposing every operand as a graph output)."""
+    """FLOPs of one run on `feeds`: 2 x multiply-adds of every MatMul/Gemm/Einsum/Conv, with the shapes the
+    runtime actually saw (read back by exposing every operand, and every Conv output, as a graph output)."""
     model = onnx.load(str(path))
     graph = model.graph
     nodes = [n for n in graph.node if n.op_type in MATMUL_OPS]
+    convs = [n for n in graph.node if n.op_type == "Conv"]
     known = {o.name for o in graph.output}
-    for name in {x for n in nodes for x in n.input if x} - known:
+    wanted = {x for n in nodes for x in n.input if x} | {n.output[0] for n in convs}
+    for name in wanted - known:
         graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
     session = _session(model, 1)
     names = [o.name for o in session.get_outputs()]
@@ -76,6 +79,9 @@ def graph_flops(path: Path, feeds: dict[str, np.ndarray]) -> int:
         cols = b[0] if any(x.name == "transB" and x.i for x in node.attribute) else b[-1]
         batch = int(np.prod(b[:-2])) if len(b) > 2 and len(a) <= 2 else 1
         total += 2 * rows * k * cols * batch
+    for node in convs:
+        kernel = shape(node.input[1])  # (out channels, in channels / groups, *kernel size)
+        total += 2 * int(np.prod(shape(node.output[0]))) * int(np.prod(kernel[1:]))
     return total
 
 
@@ -125,9 +131,9 @@ def main() -> None:
     video_path = args.bundle / manifest["video_encoder"]["file"]
     one = np.random.default_rng(0).random((1, t, s, s, 3), dtype=np.float32)
     flops_graph = graph_flops(video_path, {"frames": one})
-    flops_analytic = clip_flops("tiny")["total"]
+    flops_analytic = clip_flops(demo_model())["total"]
     print(machine_line())
-    print(f"video encoder FLOPs per clip: graph {flops_graph / 1e6:.1f} MFLOP, analytic tiny preset "
+    print(f"video encoder FLOPs per clip: graph {flops_graph / 1e6:.1f} MFLOP, analytic demo model "
           f"{flops_analytic / 1e6:.1f} MFLOP")  # fmt: skip
 
     rows = []

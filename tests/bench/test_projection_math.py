@@ -11,6 +11,8 @@ from bench.gpu_projection import clip_flops, params
 from bench.loadgen.verdict import best_of_rounds, verdict
 from bench.physical_limit import graph_flops
 from service.settings import DEMO_BUNDLE
+from training.configs.demo import demo_model
+from training.model import VideoTextConfig, presets
 
 
 def test_base_parameter_count_matches_the_released_tree() -> None:
@@ -23,7 +25,18 @@ def test_analytic_flops_agree_with_the_demo_bundle_graph() -> None:
     t, s = manifest["video"]["num_frames"], manifest["video"]["image_size"]
     frames = np.zeros((1, t, s, s, 3), dtype=np.float32)
     counted = graph_flops(DEMO_BUNDLE / manifest["video_encoder"]["file"], {"frames": frames})
-    assert counted == pytest.approx(clip_flops("tiny")["total"], rel=0.1)
+    assert counted == pytest.approx(clip_flops(demo_model())["total"], rel=0.1)
+
+
+def test_conv_stem_flops_count_each_stride_2_layer() -> None:
+    linear = presets["tiny"]
+    assert isinstance(linear, VideoTextConfig)
+    conv = demo_model()
+    # 64x64 frames, channels 24, 48, 96, 96 at 32x32, 16x16, 8x8, 4x4 (2 FLOPs per multiply-add, 3x3 kernels)
+    per_frame = 2 * 9 * (32 * 32 * 24 * 3 + 16 * 16 * 48 * 24 + 8 * 8 * 96 * 48 + 4 * 4 * 96 * 96)
+    assert clip_flops(conv)["patch_embedding"] == 8 * per_frame
+    assert clip_flops(linear)["patch_embedding"] == 2 * 8 * 16 * (16 * 16 * 3) * 96
+    assert clip_flops(conv)["spatial"] == clip_flops(linear)["spatial"]
 
 
 def _row(server: str, rps: float, p99: float, concurrency: int = 8, rnd: int = 0) -> dict[str, object]:

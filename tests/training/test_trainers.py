@@ -138,3 +138,24 @@ def test_temporal_position_init_is_official_by_default_and_redrawn_when_asked() 
     redrawn = temporal_std(dataclasses.replace(_stage1(1), temporal_pos_std=0.5))
     assert 0.01 < official < 0.04
     assert 0.3 < redrawn < 0.7
+
+
+def test_align_starts_from_the_temperature_stage1_learnt(tmp_path: Path, stage1_checkpoint: Path) -> None:
+    import dataclasses
+
+    from training.align import AlignConfig
+    from training.align.task import AlignTask, load_inputs
+    from training.checkpoint import read_checkpoint_config, save_model_checkpoint
+
+    learnt = read_checkpoint_config(stage1_checkpoint)[1]["temperature"]
+    stage1 = load_model_checkpoint(stage1_checkpoint)
+    assert isinstance(stage1, VideoTextModel)
+    save_model_checkpoint(tmp_path / "encoder", stage1.vision_encoder)
+    config = AlignConfig(loop=tiny_loop(1), stage1=str(stage1_checkpoint), encoder=str(tmp_path / "encoder"))
+    model, encoder, temperature = load_inputs(config)
+    assert temperature == learnt and 0.0 < learnt < 1.0
+    assert learnt != pytest.approx(0.07)  # two steps moved it, so the two starts below differ
+    assert AlignTask(config, model, encoder, None, temperature).loss.temperature() == pytest.approx(0.07)
+    follows = dataclasses.replace(config, temperature_from_stage1=True)
+    assert AlignTask(follows, model, encoder, None, temperature).loss.temperature() == pytest.approx(learnt)
+    assert AlignTask(follows, model, encoder, None, None).loss.temperature() == pytest.approx(0.07)

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from training.checkpoint import load_model_checkpoint, save_model_checkpoint
+from training.checkpoint import load_model_checkpoint, read_checkpoint_config, save_model_checkpoint
 from training.engine.batch import BatchSource, ClipBatch
 from training.engine.distributed import DistInfo, broadcast_parameters
 from training.engine.loop import LoopConfig, run_training
@@ -30,6 +30,10 @@ class AlignConfig:
     stage1: str = ""  # stage-1 model checkpoint: initial text tower, auxiliary layers and pooler
     encoder: str = ""  # stage-2 model checkpoint: the locked video encoder
     init_temperature: float = 0.07
+    # Start from the temperature stage 1 learnt (its checkpoint's metadata), not init_temperature: the
+    # towers arrive trained, and restarting at 0.07 spends the first steps on a softer loss than the one
+    # the stage-1 embeddings were shaped by. Falls back to init_temperature when the checkpoint has none.
+    temperature_from_stage1: bool = False
     seed: int = 0
     data: SyntheticDataConfig = dataclasses.field(default_factory=SyntheticDataConfig)
 
@@ -41,6 +45,7 @@ class AlignTask:
         stage1: VideoTextModel,
         encoder: VideoEncoder,
         tokenizer: Path | None = None,
+        stage1_temperature: float | None = None,
     ):
         self.config = config
         self.tokenizer = tokenizer
@@ -48,7 +53,8 @@ class AlignTask:
         self.model.vision_encoder = copy.deepcopy(encoder)
         for param in self.model.vision_encoder.parameters():
             param.requires_grad_(False)
-        self.loss = ContrastiveLoss(config.init_temperature)
+        start = stage1_temperature if config.temperature_from_stage1 else None
+        self.loss = ContrastiveLoss(start or config.init_temperature)
         # The locked encoder is deliberately not part of the trainable module.
         self.trainable = nn.ModuleDict(
             {
@@ -78,12 +84,14 @@ class AlignTask:
         )
 
 
-def load_inputs(config: AlignConfig) -> tuple[VideoTextModel, VideoEncoder]:
+def load_inputs(config: AlignConfig) -> tuple[VideoTextModel, VideoEncoder, float | None]:
+    """The stage-1 model, the stage-2 encoder and the temperature stage 1 learnt (None if not recorded)."""
     stage1 = load_model_checkpoint(config.stage1)
     encoder = load_model_checkpoint(config.encoder)
     if not isinstance(stage1, VideoTextModel) or not isinstance(encoder, VideoEncoder):
         raise ValueError("align needs a stage-1 video-text checkpoint and a stage-2 encoder checkpoint")
-    return stage1, encoder
+    temperature = read_checkpoint_config(config.stage1)[1].get("temperature")
+    return stage1, encoder, None if temperature is None else float(temperature)
 
 
 def train_align(
@@ -96,8 +104,8 @@ def train_align(
     progress: bool = True,
 ) -> dict[str, float]:
     info = info or DistInfo()
-    stage1, encoder = load_inputs(config)
-    task = AlignTask(config, stage1, encoder, tokenizer)
+    stage1, encoder, temperature = load_inputs(config)
+    task = AlignTask(config, stage1, encoder, tokenizer, temperature)
     broadcast_parameters(task.trainable, info)
     return run_training(
         task, source, config.loop, run_dir, dataclasses.asdict(config), info, resume, None, progress

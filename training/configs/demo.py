@@ -39,7 +39,6 @@ def config(seed: int = 0) -> PipelineConfig:
         # helps on this budget; the switch is exercised by tests and the ablation.
         token_drop=0.0,
         pooler_logit_gain=8.0,
-        temporal_pos_std=0.5,
         seed=seed,
         data=data,
     )  # fmt: skip

@@ -42,6 +42,10 @@ class ContrastiveLoss(nn.Module):
             torch.tensor(math.log(1.0 / init_temperature)), requires_grad=learn_temperature
         )
 
+    def temperature(self) -> float:
+        """The temperature the loss uses now (after the clamp): 1 / logit scale."""
+        return float(torch.exp(-self.logit_scale.detach().clamp(max=MAX_LOGIT_SCALE)))
+
     def forward(self, video: torch.Tensor, text: torch.Tensor) -> dict[str, torch.Tensor]:
         all_video = all_gather_with_grad(video)
         all_text = all_gather_with_grad(text)

@@ -117,6 +117,12 @@ class VideoEncoder(nn.Module):
         return self.forward_intermediates(frames, frame_paddings, token_paddings)["spatiotemporal_features"]
 
 
+def conv_stem_channels(patch_size: int, width: int) -> list[int]:
+    """Output channels of each of the log2(patch_size) stride-2 convolutions of `ConvPatchStem`."""
+    steps = patch_size.bit_length() - 1
+    return [max(8, width >> (steps - 2 - i)) for i in range(steps - 1)] + [width]
+
+
 class ConvPatchStem(nn.Module):
     """frames [B, T, H, W, 3] -> tokens [B*T, (H/P)^2, D] through log2(P) stride-2 3x3 convolutions.
 
@@ -127,8 +133,7 @@ class ConvPatchStem(nn.Module):
 
     def __init__(self, patch_size: int, width: int) -> None:
         super().__init__()
-        steps = patch_size.bit_length() - 1
-        channels = [max(8, width >> (steps - 2 - i)) for i in range(steps - 1)] + [width]
+        channels = conv_stem_channels(patch_size, width)
         layers: list[nn.Module] = []
         previous = 3
         for i, c in enumerate(channels):

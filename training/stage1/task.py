@@ -42,9 +42,10 @@ class Stage1Config:
     # stage 1 sits at ln(B) for hundreds of steps. 0 keeps the official init. Ignored when a model is passed.
     pooler_logit_gain: float = 8.0
     # > 0: re-draw the temporal position embedding with this std. The official 0.02 is 2 % of the
-    # LayerNormed spatial tokens it is added to, so a fresh temporal transformer is nearly blind to frame
-    # order and mistakes a motion for its time reversal (left/right, approach/separate: see
-    # scripts/retrieval_diagnosis.py). 0 keeps the official init. Ignored when a model is passed in.
+    # LayerNormed spatial tokens it is added to, and the demo model's commonest motion errors are time
+    # reversals (left/right, approach/separate: scripts/retrieval_diagnosis.py). Measured on the demo recipe:
+    # 0.5 trains slower (loss 0.93 vs 0.40 at step 1750, docs/results.md), so off. 0 keeps the official
+    # init. Ignored when a model is passed in.
     temporal_pos_std: float = 0.0
     seed: int = 0
     data: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
@@ -104,7 +105,11 @@ class Stage1Task:
         save_model_checkpoint(
             directory,
             self.model,
-            metadata={"stage": "stage1", "config": dataclasses.asdict(self.config)},
+            metadata={
+                "stage": "stage1",
+                "config": dataclasses.asdict(self.config),
+                "temperature": self.loss.temperature(),
+            },
             tokenizer_file=self.tokenizer,
         )
 
