@@ -223,9 +223,11 @@ def batching_section(data: dict[str, Any], img: Path, name: str = "batching") ->
         + _bare_variants(s)
         for kind, s in sorted(data.get("summary", {}).items())
     ]
+    bundle_id = data.get("bundle", {}).get("bundle_id", "not recorded")
     return [
         f"## Batching on/off (measured, `bench/batching.py`), {workers} worker(s) per kind",
-        f"Machine: {machine_of(data)}. Served sessions: {threads} intra-op thread(s); the bare figure is the better "
+        f"Machine: {machine_of(data)}. Bundle id: `{bundle_id}`. "
+        f"Served sessions: {threads} intra-op thread(s); the bare figure is the better "
         "of one loop with onnxruntime's default threads and one loop per core on one-thread sessions (older "
         f"runs: the first only). Medians of {data.get('reps', 1)} interleaved repetitions.",
         "",
@@ -325,7 +327,7 @@ def main() -> None:
     ]
     if "compare_peers" in results:
         out += peers_section(results["compare_peers"], img)
-    for name in ("batching", "batching_workers2"):
+    for name in ("batching", "batching_workers2", "batching_conv_stem_workers2"):
         if name in results:
             out += batching_section(results[name], img, name)
     if "physical_limit" in results:
@@ -333,7 +335,8 @@ def main() -> None:
     if "gpu_projection" in results:
         out += projection_section(results["gpu_projection"])
     out += reliability_section(results, img, save, table, machine_of)
-    known = {"compare_peers", "batching", "batching_workers2", "physical_limit", "gpu_projection"}
+    known = {"compare_peers", "batching", "batching_workers2", "batching_conv_stem_workers2"}
+    known |= {"physical_limit", "gpu_projection"}
     for name, data in results.items():
         if name in known or name.startswith("reliability_"):
             continue
