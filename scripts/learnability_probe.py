@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from training.data.synthetic.factors import split_appearance  # noqa: E402
 from training.data.synthetic.vocabulary import NUM_MOTION_CLASSES, Colour, Shape  # noqa: E402
 from training.engine.batch import ClipBatch  # noqa: E402
 from training.engine.sources import SyntheticDataConfig, SyntheticSource  # noqa: E402
@@ -39,11 +40,11 @@ HEADS = {"shape": len(Shape), "motion": NUM_MOTION_CLASSES, "colour": len(Colour
 
 
 def labels(batch: ClipBatch) -> dict[str, torch.Tensor]:
-    appearance = batch.labels["appearance"]
+    shape, colour = split_appearance(batch.labels["appearance"].numpy())
     return {
-        "shape": appearance // len(Colour),
+        "shape": torch.from_numpy(shape),
         "motion": batch.labels["motion"],
-        "colour": appearance % len(Colour),
+        "colour": torch.from_numpy(colour),
     }
 
 

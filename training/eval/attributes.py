@@ -15,6 +15,7 @@ import numpy.typing as npt
 import torch
 
 from training.data.synthetic import EvalSet
+from training.data.synthetic.factors import split_appearance
 from training.data.synthetic.vocabulary import Colour, Motion, Shape
 
 FACTORS = ("colour", "shape", "motion")
@@ -26,12 +27,9 @@ _NAMES: dict[str, type[Colour] | type[Shape] | type[Motion]] = {
 
 
 def factor_labels(eval_set: EvalSet) -> dict[str, npt.NDArray[np.int64]]:
-    """colour, shape and motion label of every clip (appearance = shape * len(Colour) + colour)."""
-    return {
-        "colour": eval_set.appearance % len(Colour),
-        "shape": eval_set.appearance // len(Colour),
-        "motion": eval_set.motion,
-    }
+    """colour, shape and motion label of every clip."""
+    shape, colour = split_appearance(eval_set.appearance)
+    return {"colour": colour, "shape": shape, "motion": eval_set.motion}
 
 
 def top1_factor_matches(

@@ -10,9 +10,10 @@ Size, texture, backdrop and speed are nuisance factors: drawn independently and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from training.data.synthetic.vocabulary import (
     NUM_APPEARANCE_CLASSES,
@@ -61,6 +62,14 @@ def appearance_label(shape: Shape, colour: Colour) -> int:
     return int(shape) * len(Colour) + int(colour)
 
 
+Labels = TypeVar("Labels", int, npt.NDArray[np.int64])
+
+
+def split_appearance(appearance: Labels) -> tuple[Labels, Labels]:
+    """Inverse of `appearance_label`, for one label or an array of them: (shape, colour)."""
+    return appearance // len(Colour), appearance % len(Colour)
+
+
 def combo_id(appearance: int, motion: int) -> int:
     return appearance * NUM_MOTION_CLASSES + motion
 
@@ -68,7 +77,7 @@ def combo_id(appearance: int, motion: int) -> int:
 def split_combo(combo: int) -> tuple[Shape, Colour, Motion]:
     """Inverse of `combo_id`: the shape, colour and motion a combo id stands for."""
     appearance, motion = divmod(combo, NUM_MOTION_CLASSES)
-    shape, colour = divmod(appearance, len(Colour))
+    shape, colour = split_appearance(appearance)
     return Shape(shape), Colour(colour), Motion(motion)
 
 
