@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from bench.loadgen.machine import machine, machine_line, write_result
 from training.model.config import VideoEncoderConfig, VideoTextConfig, presets
-from training.model.video_encoder import conv_stem_channels
+from training.model.video_encoder import conv_stem_layers
 
 
 @dataclass(frozen=True)
@@ -45,15 +45,14 @@ def _video_config(
 
 
 def _patch_embedding_flops(video: VideoEncoderConfig) -> int:
-    """One frame's patch stem: a P*P*3 -> D matmul per patch, or the conv stem's 3x3 stride-2 layers."""
+    """One frame's patch stem: a P*P*3 -> D matmul per patch, or the conv stem's layers."""
     p, d = video.patch_size, video.width
     if video.patch_stem == "linear":
         return 2 * video.tokens_per_frame * p * p * 3 * d
-    total, side, previous = 0, video.image_size, 3
-    for channels in conv_stem_channels(p, d):
-        side //= 2
-        total += 2 * side * side * channels * previous * 9
-        previous = channels
+    total, side = 0, video.image_size
+    for layer in conv_stem_layers(video.patch_stem, p, d):
+        side //= layer.stride
+        total += 2 * side * side * layer.out_channels * layer.in_channels * layer.kernel**2
     return total
 
 

@@ -51,10 +51,14 @@ def main() -> int:
     parser.add_argument("--beta2", type=float, default=0.98)
     parser.add_argument("--patch", type=int, default=16, help="patch side of the 64x64 tiny model")
     parser.add_argument(
-        "--stem", choices=["linear", "conv"], default="linear", help="patch stem (VideoEncoderConfig)"
+        "--stem",
+        choices=["linear", "conv", "conv4"],
+        default="linear",
+        help="patch stem (VideoEncoderConfig)",
     )
     parser.add_argument("--pooler-gain", type=float, default=8.0, help="0: the official pooler init")
     parser.add_argument("--group", type=int, default=0, help="hard-negative group size (0: off)")
+    parser.add_argument("--twins", type=float, default=0.0, help="reversal twin rate (0: off)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--eval-clips", type=int, default=500)
     args = parser.parse_args()
@@ -70,7 +74,7 @@ def main() -> int:
         patch_stem=args.stem,
     )
     model_config = dataclasses.replace(base, video=video)
-    data = SyntheticDataConfig(seed=0, hard_negative_group=args.group)
+    data = SyntheticDataConfig(seed=0, hard_negative_group=args.group, reversal_twin_rate=args.twins)
     loop = LoopConfig(
         total_steps=args.steps, global_batch=args.batch, peak_lr=args.lr, warmup_steps=args.warmup,
         decay="cosine", final_lr=1e-5, adam_beta2=args.beta2, log_every=10,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -37,6 +38,10 @@ def test_conv_stem_flops_count_each_stride_2_layer() -> None:
     assert clip_flops(conv)["patch_embedding"] == 8 * per_frame
     assert clip_flops(linear)["patch_embedding"] == 2 * 8 * 16 * (16 * 16 * 3) * 96
     assert clip_flops(conv)["spatial"] == clip_flops(linear)["spatial"]
+    # "conv4": a 4x4 stride-4 layer to 16x16x24, then 3x3 stride-2 layers to 8x8x48 and 4x4x96.
+    conv4 = dataclasses.replace(linear, video=dataclasses.replace(linear.video, patch_stem="conv4"))
+    per_frame4 = 2 * (16 * 16 * 24 * 3 * 16 + 9 * (8 * 8 * 48 * 24 + 4 * 4 * 96 * 48))
+    assert clip_flops(conv4)["patch_embedding"] == 8 * per_frame4
 
 
 def _row(server: str, rps: float, p99: float, concurrency: int = 8, rnd: int = 0) -> dict[str, object]:

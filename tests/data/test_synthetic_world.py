@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from training.data.synthetic import SyntheticConfig, SyntheticVideoText, make_combo_split, make_eval_set
-from training.data.synthetic.factors import ClipFactors, sample_factors, split_combo
+from training.data.synthetic.factors import ClipFactors, combo_id, sample_factors, split_combo
 from training.data.synthetic.render import draw_latents, render_clip
 from training.data.synthetic.vocabulary import (
     NUM_APPEARANCE_CLASSES,
@@ -177,3 +177,28 @@ def test_hard_negative_groups_share_one_factor_and_stay_deterministic() -> None:
         len({plain.factors_at(g * size + i).colour for i in range(size)}) == 1 for g in range(40)
     )
     assert runs_sharing == 0
+
+
+def test_reversal_twins_are_the_previous_clip_backwards_with_its_own_caption() -> None:
+    config = SyntheticConfig(reversal_twin_rate=1.0)
+    dataset = SyntheticVideoText(config, seed=5, length=200)
+    heldout = make_combo_split().heldout
+    twins = 0
+    for pair in range(100):
+        first, second = dataset[2 * pair], dataset[2 * pair + 1]
+        f1, f2 = dataset.factors_at(2 * pair), dataset.factors_at(2 * pair + 1)
+        assert f2.combo_id == second.combo and f2.combo_id not in heldout  # still the train split
+        if np.array_equal(first.frames[::-1], second.frames):
+            twins += 1
+            assert f2.motion == REVERSED_MOTION[f1.motion] and f2.appearance_label == f1.appearance_label
+        else:  # only a motion with no reverse (bounce, pass) or a held-out reversed combo is not twinned
+            reverse = REVERSED_MOTION.get(f1.motion)
+            assert reverse is None or combo_id(f1.appearance_label, int(reverse)) in heldout
+    # 12 of 14 motions have a reverse and about 4 in 5 reversed combos are seen.
+    assert 60 <= twins <= 95
+    # Even examples are untouched: the same clips as without twins.
+    plain = SyntheticVideoText(seed=5, length=200)
+    assert all(np.array_equal(plain[2 * k].frames, dataset[2 * k].frames) for k in range(5))
+    half = SyntheticVideoText(SyntheticConfig(reversal_twin_rate=0.5), seed=5, length=200)
+    halves = sum(np.array_equal(half[2 * k].frames[::-1], half[2 * k + 1].frames) for k in range(100))
+    assert 25 <= halves < twins

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -86,10 +87,11 @@ def test_export_refuses_a_text_model_without_tokenizer(tmp_path: Path) -> None:
     assert not (tmp_path / "b").exists()
 
 
-def test_conv_patch_stem_exports_and_matches_pytorch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stem", ["conv", "conv4"])
+def test_conv_patch_stem_exports_and_matches_pytorch(tmp_path: Path, stem: Literal["conv", "conv4"]) -> None:
     config = VideoEncoderConfig(
         patch_size=8, pos_grid=4, num_frames=4, image_size=32, width=64, num_heads=2, mlp_dim=128,
-        num_spatial_layers=1, num_temporal_layers=1, patch_stem="conv",
+        num_spatial_layers=1, num_temporal_layers=1, patch_stem=stem,
     )  # fmt: skip
     torch.manual_seed(0)
     encoder = VideoEncoder(config).eval()
@@ -98,7 +100,7 @@ def test_conv_patch_stem_exports_and_matches_pytorch(tmp_path: Path) -> None:
         tmp_path / "bundle",
         tokenizer_file=None,
         source_checkpoint="test",
-        model_name="conv-stem",
+        model_name=f"{stem}-stem",
         options=BundleExportOptions(with_tokens=True),
     )
     results = check_bundle_parity(encoder, tmp_path / "bundle", batch_sizes=(1, 3))

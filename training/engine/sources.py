@@ -24,10 +24,15 @@ class SyntheticDataConfig:
     tokenizer_vocab: int = 384
     tokenizer_corpus: int = 20_000  # captions the tokenizer is trained on (all combos, no clips)
     hard_negative_group: int = 0  # training batches in runs of clips sharing a factor (SyntheticConfig)
+    reversal_twin_rate: float = 0.0  # pairs of a clip and its time reversal in a batch (SyntheticConfig)
 
     def synthetic(self) -> SyntheticConfig:
         """The training stream's world; evaluation sets use `evaluation()` (independent clips)."""
-        return dataclasses.replace(self.evaluation(), hard_negative_group=self.hard_negative_group)
+        return dataclasses.replace(
+            self.evaluation(),
+            hard_negative_group=self.hard_negative_group,
+            reversal_twin_rate=self.reversal_twin_rate,
+        )
 
     def evaluation(self) -> SyntheticConfig:
         return SyntheticConfig(split_seed=self.split_seed, heldout_modulus=self.heldout_modulus)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -23,8 +25,8 @@ class VideoEncoder(nn.Module):
         self.config = config
         c = config
         self.patch_projection: nn.Module = (
-            ConvPatchStem(c.patch_size, c.width)
-            if c.patch_stem == "conv"
+            ConvPatchStem(conv_stem_layers(c.patch_stem, c.patch_size, c.width))
+            if c.patch_stem != "linear"
             else nn.Linear(c.patch_size * c.patch_size * 3, c.width)
         )
         self.spatial_pos_emb = nn.Parameter(torch.zeros(c.pos_grid * c.pos_grid, c.width))
@@ -117,30 +119,58 @@ class VideoEncoder(nn.Module):
         return self.forward_intermediates(frames, frame_paddings, token_paddings)["spatiotemporal_features"]
 
 
-def conv_stem_channels(patch_size: int, width: int) -> list[int]:
-    """Output channels of each of the log2(patch_size) stride-2 convolutions of `ConvPatchStem`."""
-    steps = patch_size.bit_length() - 1
-    return [max(8, width >> (steps - 2 - i)) for i in range(steps - 1)] + [width]
+@dataclass(frozen=True)
+class ConvLayer:
+    """One convolution of a `ConvPatchStem` (square kernel, padding keeps side / stride exact)."""
+
+    in_channels: int
+    out_channels: int
+    kernel: int
+    stride: int
+    padding: int
+
+
+def conv_stem_layers(stem: str, patch_size: int, width: int) -> list[ConvLayer]:
+    """The convolutions of a "conv" or "conv4" stem, for the module and for FLOP counts.
+
+    "conv": log2(P) stride-2 3x3 layers, channels doubling up to the width (D/4, D/2, D, D for P = 16).
+    "conv4": one 4x4 stride-4 layer, then log2(P/4) stride-2 3x3 layers (D/4, D/2, D for P = 16): the
+    first layer at full resolution is most of "conv"'s cost (training/model/config.py)."""
+    if stem == "conv":
+        strides = [2] * (patch_size.bit_length() - 1)
+    elif stem == "conv4":
+        strides = [4] + [2] * (patch_size.bit_length() - 3)
+    else:
+        raise ValueError(f"no convolutional stem named {stem!r}")
+    if stem == "conv":
+        channels = [max(8, width >> (len(strides) - 2 - i)) for i in range(len(strides) - 1)] + [width]
+    else:
+        channels = [max(8, width >> (len(strides) - 1 - i)) for i in range(len(strides))]
+    layers, previous = [], 3
+    for stride, out in zip(strides, channels, strict=True):
+        kernel, padding = (4, 0) if stride == 4 else (3, 1)
+        layers.append(ConvLayer(previous, out, kernel, stride, padding))
+        previous = out
+    return layers
 
 
 class ConvPatchStem(nn.Module):
-    """frames [B, T, H, W, 3] -> tokens [B*T, (H/P)^2, D] through log2(P) stride-2 3x3 convolutions.
+    """frames [B, T, H, W, 3] -> tokens [B*T, (H/P)^2, D] through the convolutions of `conv_stem_layers`,
+    with a GroupNorm(1) + GELU after each but the last.
 
-    Channels double up to the width (D/4, D/2, D, ... for P = 16) with a GroupNorm(1) + GELU after each
-    but the last. Token order is row-major like `patchify`, so positions and the rest of the encoder are
-    unchanged. Why: a linear patchify of 16x16 patches learns the shape of a small object slowly
+    Token order is row-major like `patchify`, so positions and the rest of the encoder are unchanged.
+    Why: a linear patchify of 16x16 patches learns the shape of a small object slowly
     (scripts/learnability_probe.py); convolutions see it at every offset with the same weights."""
 
-    def __init__(self, patch_size: int, width: int) -> None:
+    def __init__(self, plan: list[ConvLayer]) -> None:
         super().__init__()
-        channels = conv_stem_channels(patch_size, width)
         layers: list[nn.Module] = []
-        previous = 3
-        for i, c in enumerate(channels):
-            layers.append(nn.Conv2d(previous, c, 3, 2, 1))
-            if i < len(channels) - 1:
-                layers += [nn.GroupNorm(1, c), nn.GELU()]
-            previous = c
+        for i, layer in enumerate(plan):
+            layers.append(
+                nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel, layer.stride, layer.padding)
+            )
+            if i < len(plan) - 1:
+                layers += [nn.GroupNorm(1, layer.out_channels), nn.GELU()]
         self.layers = nn.Sequential(*layers)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:

@@ -6,6 +6,7 @@ order, so any loader layout yields the same clips.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
@@ -24,6 +25,7 @@ from training.data.synthetic.factors import (
     split_combo,
 )
 from training.data.synthetic.render import ClipLatents, draw_latents, render_clip
+from training.data.synthetic.vocabulary import REVERSED_MOTION
 
 # Training streams and evaluation sets draw from disjoint seed sequences, so an evaluation clip is never
 # also a training clip, whatever seeds the caller picks.
@@ -47,6 +49,11 @@ class SyntheticConfig:
     # apart by colour alone. Measured at 900 stage-1 steps: no gain (docs/results.md), so off in the demo.
     # 0: every example independent (evaluation sets).
     hard_negative_group: int = 0
+    # Probability that odd example 2k+1 is example 2k played backwards (REVERSED_MOTION, same latents,
+    # its own caption), when the reversed combo is in the split. Both then share a batch, so the
+    # contrastive loss must read the direction of time, which independent clips rarely ask of it: time
+    # reversals are the demo model's commonest motion error (scripts/retrieval_diagnosis.py).
+    reversal_twin_rate: float = 0.0
 
 
 TINY: Final = SyntheticConfig()
@@ -72,6 +79,7 @@ class SyntheticVideoText(Dataset[VideoTextExample]):
         self.stream = stream
         self.source = source
         self._combos = make_combo_split(config.split_seed, config.heldout_modulus).combos(split)
+        self._combo_set = frozenset(int(c) for c in self._combos)
         self._group_combos = _shared_factor_combos(self._combos) if config.hard_negative_group > 0 else []
 
     def __len__(self) -> int:
@@ -94,7 +102,7 @@ class SyntheticVideoText(Dataset[VideoTextExample]):
 
     def factors_at(self, index: int) -> ClipFactors:
         """The factors of example `index` without rendering it (cheap: for label statistics)."""
-        return sample_factors(self._rng(index), self._combos_at(index))
+        return self._describe(index)[0]
 
     def __getitem__(self, index: int) -> VideoTextExample:
         if not 0 <= index < self.length:
@@ -107,11 +115,35 @@ class SyntheticVideoText(Dataset[VideoTextExample]):
 
     def _describe(self, index: int) -> tuple[ClipFactors, ClipLatents, str]:
         rng = self._rng(index)
-        factors = sample_factors(rng, self._combos_at(index))  # the first draw: `factors_at` replays it
+        factors = sample_factors(rng, self._combos_at(index))
         latents = draw_latents(rng)
+        twin = self._reversal_twin(index)
+        if twin is not None:
+            factors, latents = twin
         noisy = rng.random() < self.config.noisy_caption_rate
         caption = make_noisy_caption(factors, rng) if noisy else make_caption(factors, rng)
         return factors, latents, caption
+
+    def _reversal_twin(self, index: int) -> tuple[ClipFactors, ClipLatents] | None:
+        """For an odd index drawn as a twin: example index - 1's factors with the motion reversed, and
+        its latents (so the frames are exactly reversed); None otherwise."""
+        rate = self.config.reversal_twin_rate
+        if rate <= 0 or index % 2 == 0:
+            return None
+        pair = np.random.default_rng(
+            np.random.SeedSequence([self.seed, self.stream, _SPLIT_CODE[self.split], index // 2, 0x7E1])
+        )
+        if pair.random() >= rate:
+            return None
+        base_rng = self._rng(index - 1)
+        base = sample_factors(base_rng, self._combos_at(index - 1))
+        reversed_motion = REVERSED_MOTION.get(base.motion)
+        if reversed_motion is None:
+            return None
+        factors = dataclasses.replace(base, motion=reversed_motion)
+        if factors.combo_id not in self._combo_set:
+            return None
+        return factors, draw_latents(base_rng)
 
     def _example(self, index: int) -> VideoTextExample:
         factors, latents, caption = self._describe(index)
