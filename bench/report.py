@@ -308,6 +308,16 @@ def projection_section(data: dict[str, Any]) -> list[str]:
     ]
 
 
+def _script_of(result: str) -> str:
+    """The bench script that wrote `result`: its longest existing prefix (encoder_small -> encoder,
+    training_throughput_demo -> training_throughput)."""
+    parts = result.split("_")
+    for end in range(len(parts), 0, -1):
+        if (ROOT / "bench" / f"{'_'.join(parts[:end])}.py").exists():
+            return "_".join(parts[:end])
+    return parts[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -340,7 +350,7 @@ def main() -> None:
     for name, data in results.items():
         if name in known or name.startswith("reliability_"):
             continue
-        script = name if (ROOT / "bench" / f"{name}.py").exists() else name.split("_")[0]
+        script = _script_of(name)
         out += [
             f"## {name} (measured, `bench/{script}.py`)",
             f"Machine: {machine_of(data)}.",

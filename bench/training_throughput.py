@@ -1,10 +1,13 @@
-"""Training throughput on the `tiny` preset: clips/s of one optimizer step per stage (stage 1, stage 2,
-LiT align), on random clips of the synthetic world's shape, after warm-up steps.
+"""Training throughput on `tiny`: clips/s of one optimizer step per stage (stage 1, stage 2, LiT align),
+on random clips of the synthetic world's shape, after warm-up steps.
 
-    .venv/bin/python -m bench.training_throughput [--batch 32] [--steps 5] [--warmup 2] [--precision fp32]
+    .venv/bin/python -m bench.training_throughput [--model demo] [--batch 32] [--steps 5] [--warmup 2]
+        [--precision fp32]
+
+`--model demo` is the demo recipe's `tiny` with the conv stem, `tiny` the preset (linear patchify).
 
 Prints the machine (CPU, cores, load average: a shared machine gives lower bounds) and writes
-bench/results/training_throughput.json. The demo recipe's CPU time is its clip-steps per stage divided
+bench/results/training_throughput_MODEL.json. The demo recipe's CPU time is its clip-steps per stage divided
 by these rates.
 """
 
@@ -18,6 +21,7 @@ import torch
 
 from bench.loadgen.machine import machine, machine_line, write_result
 from training.align import AlignConfig, AlignTask
+from training.configs.demo import demo_model
 from training.engine.batch import ClipBatch
 from training.engine.distributed import DistInfo
 from training.engine.loop import LoopConfig, autocast
@@ -61,11 +65,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument("--model", choices=["demo", "tiny"], default="demo")
     args = parser.parse_args()
     info = machine()
     print(machine_line(info), f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    config = presets["tiny"]
-    assert isinstance(config, VideoTextConfig)
+    tiny = presets["tiny"]
+    assert isinstance(tiny, VideoTextConfig)
+    config = demo_model() if args.model == "demo" else tiny
     loop = LoopConfig(total_steps=1, global_batch=args.batch, peak_lr=1e-4, warmup_steps=0)
     batch = _batch(config, args.batch)
     stage1_model = VideoTextModel(config)
@@ -78,17 +84,22 @@ def main() -> None:
     rates: dict[str, float] = {}
     for name, task in tasks.items():
         rates[name] = _rate(task, batch, args.steps, args.warmup, args.precision)
-        print(f"{name:24s} {rates[name]:7.1f} clips/s  (batch {args.batch}, {args.precision})", flush=True)
+        print(
+            f"{name:24s} {rates[name]:7.1f} clips/s  (batch {args.batch}, {args.precision}, "
+            f"{args.model} model)",
+            flush=True,
+        )
     payload = {
         "machine": machine(),
         "machine_at_start": info,
         "preset": "tiny",
+        "model": args.model,
         "batch": args.batch,
         "steps": args.steps,
         "precision": args.precision,
         "clips_per_s": rates,
     }
-    print("wrote", write_result("training_throughput", payload))
+    print("wrote", write_result(f"training_throughput_{args.model}", payload))
 
 
 if __name__ == "__main__":

@@ -65,3 +65,11 @@ def test_verdict_needs_1_3x_the_best_peer_at_no_higher_p99() -> None:
 def test_best_of_rounds_keeps_the_faster_round_per_cell() -> None:
     rows = best_of_rounds([_row("litserve", 100, 60, rnd=0), _row("litserve", 150, 80, rnd=1)])
     assert [(r["throughput_rps"], r["round"]) for r in rows] == [(150, 1)]
+
+
+def test_report_names_the_script_behind_each_result_file() -> None:
+    from bench.report import _script_of
+
+    assert _script_of("training_throughput_demo") == "training_throughput"
+    assert _script_of("encoder_small") == "encoder"
+    assert _script_of("physical_limit") == "physical_limit"

@@ -31,7 +31,7 @@ def config(seed: int = 0) -> PipelineConfig:
     data = SyntheticDataConfig(seed=seed)
     stage1 = Stage1Config(
         loop=LoopConfig(
-            total_steps=4800, global_batch=32, peak_lr=1e-3, warmup_steps=50, decay="cosine", final_lr=1e-5,
+            total_steps=4500, global_batch=32, peak_lr=1e-3, warmup_steps=50, decay="cosine", final_lr=1e-5,
             weight_decay=1e-4, adam_beta2=0.98, log_every=10, checkpoint_every=250,
         ),
         model=demo_model(),
@@ -44,7 +44,7 @@ def config(seed: int = 0) -> PipelineConfig:
     )  # fmt: skip
     stage2 = Stage2Config(
         loop=LoopConfig(
-            total_steps=300, global_batch=32, peak_lr=1e-4, warmup_steps=30, decay="cosine", final_lr=1e-5,
+            total_steps=400, global_batch=32, peak_lr=5e-4, warmup_steps=40, decay="cosine", final_lr=1e-5,
             weight_decay=0.05, adam_beta2=0.98, log_every=10, checkpoint_every=200,
         ),
         mask_kind="bevt", mask_ratio=0.65, seed=seed, data=data,

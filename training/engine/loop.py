@@ -12,7 +12,6 @@ from typing import Any, Literal, Protocol
 
 import torch
 from torch import nn
-from torch.nn.attention import SDPBackend, sdpa_kernel
 from tqdm import tqdm
 
 from training.engine.batch import BatchSource, ClipBatch
@@ -39,10 +38,6 @@ class LoopConfig:
     grad_clip: float = 1.0
     precision: Literal["fp32", "bf16"] = "fp32"
     grad_checkpointing: bool = False
-    # On CPU, run attention as plain matmul + softmax instead of the fused kernel: the factorized encoder
-    # attends over 8-16 tokens, where the fused CPU kernel costs more than it saves (demo stage-1 step:
-    # 52 -> 59 clips/s). GPUs keep PyTorch's choice.
-    cpu_math_attention: bool = True
     log_every: int = 10
     checkpoint_every: int = 0  # 0: only at the end
 
@@ -72,16 +67,9 @@ def autocast(precision: str) -> contextlib.AbstractContextManager[Any]:
     return contextlib.nullcontext()
 
 
-def attention_kernels(cpu_math: bool) -> contextlib.AbstractContextManager[Any]:
-    """The SDPA backends a forward pass may use (its backward replays the same ops)."""
-    if cpu_math and not torch.cuda.is_available():
-        return sdpa_kernel(SDPBackend.MATH)
-    return contextlib.nullcontext()
-
-
 def _batches(source: BatchSource, start: int, total: int, info: DistInfo) -> Iterator[ClipBatch]:
-    # Built in this thread: a helper thread building the next batch during the step was measured slower
-    # on 2 cores (52 vs 60 clips/s, demo stage 1), since both compete for the same cores.
+    # Built in this thread: a helper thread building the next batch during the step was slower on 2 cores
+    # (52 vs 60 clips/s over 100 demo stage-1 steps), since both compete for the same cores.
     for step in range(start, total):
         yield source.global_batch(step).shard(info.rank, info.world_size)
 
@@ -119,7 +107,7 @@ def run_training(
     for step, batch in enumerate(_batches(source, start, end, info), start=start):
         lr = get_lr(step, loop.schedule())
         set_lr(optimizer, lr)
-        with autocast(loop.precision), attention_kernels(loop.cpu_math_attention):
+        with autocast(loop.precision):
             terms = task.losses(batch, step, info)
         loss = sum_losses(terms)
         optimizer.zero_grad(set_to_none=True)

@@ -28,7 +28,8 @@ class VideoEncoderConfig:
     # "linear": the official patchify + linear projection. "conv": log2(patch_size) stride-2 3x3
     # convolutions down to the same token grid (a convolutional stem, Xiao et al. 2021), an option for
     # small from-scratch models. "conv4": a 4x4 stride-4 convolution, then stride-2 3x3 ones: the same
-    # grid at about a quarter of "conv"'s stem cost. Official checkpoints are always "linear".
+    # grid at about a quarter of "conv"'s stem cost, but it learns motion slower per step: about even with
+    # "conv" per unit of time (docs/results.md). Official checkpoints are always "linear".
     patch_stem: Literal["linear", "conv", "conv4"] = "linear"
 
     def __post_init__(self) -> None:

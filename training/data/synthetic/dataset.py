@@ -52,7 +52,8 @@ class SyntheticConfig:
     # Probability that odd example 2k+1 is example 2k played backwards (REVERSED_MOTION, same latents,
     # its own caption), when the reversed combo is in the split. Both then share a batch, so the
     # contrastive loss must read the direction of time, which independent clips rarely ask of it: time
-    # reversals are the demo model's commonest motion error (scripts/retrieval_diagnosis.py).
+    # reversals are the demo model's commonest motion error (scripts/retrieval_diagnosis.py). Measured at
+    # 0.5: slower from scratch and no gain late (docs/results.md), so off in the demo.
     reversal_twin_rate: float = 0.0
 
 
