@@ -308,6 +308,10 @@ def projection_section(data: dict[str, Any]) -> list[str]:
     ]
 
 
+# Result files of bench/batching.py, each rendered by `batching_section`.
+BATCHING_RESULTS = ("batching", "batching_workers2", "batching_conv_stem_workers2")
+
+
 def _script_of(result: str) -> str:
     """The bench script that wrote `result`: its longest existing prefix (encoder_small -> encoder,
     training_throughput_demo -> training_throughput)."""
@@ -337,7 +341,7 @@ def main() -> None:
     ]
     if "compare_peers" in results:
         out += peers_section(results["compare_peers"], img)
-    for name in ("batching", "batching_workers2", "batching_conv_stem_workers2"):
+    for name in BATCHING_RESULTS:
         if name in results:
             out += batching_section(results[name], img, name)
     if "physical_limit" in results:
@@ -345,8 +349,7 @@ def main() -> None:
     if "gpu_projection" in results:
         out += projection_section(results["gpu_projection"])
     out += reliability_section(results, img, save, table, machine_of)
-    known = {"compare_peers", "batching", "batching_workers2", "batching_conv_stem_workers2"}
-    known |= {"physical_limit", "gpu_projection"}
+    known = {"compare_peers", "physical_limit", "gpu_projection", *BATCHING_RESULTS}
     for name, data in results.items():
         if name in known or name.startswith("reliability_"):
             continue

@@ -138,14 +138,12 @@ def conv_stem_layers(stem: str, patch_size: int, width: int) -> list[ConvLayer]:
     first layer at full resolution is most of "conv"'s cost (training/model/config.py)."""
     if stem == "conv":
         strides = [2] * (patch_size.bit_length() - 1)
+        channels = [max(8, width >> (len(strides) - 2 - i)) for i in range(len(strides) - 1)] + [width]
     elif stem == "conv4":
         strides = [4] + [2] * (patch_size.bit_length() - 3)
+        channels = [max(8, width >> (len(strides) - 1 - i)) for i in range(len(strides))]
     else:
         raise ValueError(f"no convolutional stem named {stem!r}")
-    if stem == "conv":
-        channels = [max(8, width >> (len(strides) - 2 - i)) for i in range(len(strides) - 1)] + [width]
-    else:
-        channels = [max(8, width >> (len(strides) - 1 - i)) for i in range(len(strides))]
     layers, previous = [], 3
     for stride, out in zip(strides, channels, strict=True):
         kernel, padding = (4, 0) if stride == 4 else (3, 1)

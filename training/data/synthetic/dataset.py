@@ -114,10 +114,14 @@ class SyntheticVideoText(Dataset[VideoTextExample]):
         """The caption of example `index` without rendering it (cheap: for tokenizer corpora)."""
         return self._describe(index)[2]
 
-    def _describe(self, index: int) -> tuple[ClipFactors, ClipLatents, str]:
+    def _draw(self, index: int) -> tuple[np.random.Generator, ClipFactors, ClipLatents]:
+        """Example `index`'s own factors and latents, and its generator positioned after them."""
         rng = self._rng(index)
         factors = sample_factors(rng, self._combos_at(index))
-        latents = draw_latents(rng)
+        return rng, factors, draw_latents(rng)
+
+    def _describe(self, index: int) -> tuple[ClipFactors, ClipLatents, str]:
+        rng, factors, latents = self._draw(index)
         twin = self._reversal_twin(index)
         if twin is not None:
             factors, latents = twin
@@ -136,15 +140,14 @@ class SyntheticVideoText(Dataset[VideoTextExample]):
         )
         if pair.random() >= rate:
             return None
-        base_rng = self._rng(index - 1)
-        base = sample_factors(base_rng, self._combos_at(index - 1))
+        _, base, latents = self._draw(index - 1)
         reversed_motion = REVERSED_MOTION.get(base.motion)
         if reversed_motion is None:
             return None
         factors = dataclasses.replace(base, motion=reversed_motion)
         if factors.combo_id not in self._combo_set:
             return None
-        return factors, draw_latents(base_rng)
+        return factors, latents
 
     def _example(self, index: int) -> VideoTextExample:
         factors, latents, caption = self._describe(index)
