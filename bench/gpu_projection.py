@@ -50,7 +50,7 @@ def _patch_embedding_flops(video: VideoEncoderConfig) -> int:
     if video.patch_stem == "linear":
         return 2 * video.tokens_per_frame * p * p * 3 * d
     total, side = 0, video.image_size
-    for layer in conv_stem_layers(video.patch_stem, p, d):
+    for layer in conv_stem_layers(video.patch_stem, p, d, video.stem_frames):
         side //= layer.stride
         total += 2 * side * side * layer.out_channels * layer.in_channels * layer.kernel**2
     return total

@@ -1,7 +1,7 @@
 """One short stage-1 run of the recipe study in docs/results.md, then held-out retrieval and attribute matches.
 
     .venv/bin/python scripts/stage1_study.py --out runs/study/G --steps 900 --patch 16 [--lr 1e-3]
-        [--batch 32] [--beta2 0.98] [--pooler-gain 8] [--group 0] [--stem linear] [--threads 1]
+        [--batch 32] [--beta2 0.98] [--pooler-gain 8] [--group 0] [--stem linear] [--stem-frames 1] [--threads 1]
 
 The model is `tiny` with the given patch size and no logit cap. Prints the training throughput, the
 retrieval metrics of `videoprism-train eval` (500 held-out clips) and, for each of colour, shape and motion,
@@ -56,6 +56,7 @@ def main() -> int:
         default="linear",
         help="patch stem (VideoEncoderConfig)",
     )
+    parser.add_argument("--stem-frames", type=int, default=1, help="frames the conv stem's first layer sees")
     parser.add_argument("--pooler-gain", type=float, default=8.0, help="0: the official pooler init")
     parser.add_argument("--group", type=int, default=0, help="hard-negative group size (0: off)")
     parser.add_argument("--twins", type=float, default=0.0, help="reversal twin rate (0: off)")
@@ -72,6 +73,7 @@ def main() -> int:
         pos_grid=base.video.image_size // args.patch,
         atten_logit_cap=0.0,
         patch_stem=args.stem,
+        stem_frames=args.stem_frames,
     )
     model_config = dataclasses.replace(base, video=video)
     data = SyntheticDataConfig(seed=0, hard_negative_group=args.group, reversal_twin_rate=args.twins)

@@ -42,6 +42,10 @@ def test_conv_stem_flops_count_each_stride_2_layer() -> None:
     conv4 = dataclasses.replace(linear, video=dataclasses.replace(linear.video, patch_stem="conv4"))
     per_frame4 = 2 * (16 * 16 * 24 * 3 * 16 + 9 * (8 * 8 * 48 * 24 + 4 * 4 * 96 * 48))
     assert clip_flops(conv4)["patch_embedding"] == 8 * per_frame4
+    # stem_frames=3: only the first layer reads more channels (3 frames x RGB).
+    video3 = dataclasses.replace(conv.video, stem_frames=3)
+    extra = 2 * 9 * 32 * 32 * 24 * (9 - 3)
+    assert clip_flops(dataclasses.replace(conv, video=video3))["patch_embedding"] == 8 * (per_frame + extra)
 
 
 def _row(server: str, rps: float, p99: float, concurrency: int = 8, rnd: int = 0) -> dict[str, object]:

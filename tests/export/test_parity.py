@@ -87,11 +87,13 @@ def test_export_refuses_a_text_model_without_tokenizer(tmp_path: Path) -> None:
     assert not (tmp_path / "b").exists()
 
 
-@pytest.mark.parametrize("stem", ["conv", "conv4"])
-def test_conv_patch_stem_exports_and_matches_pytorch(tmp_path: Path, stem: Literal["conv", "conv4"]) -> None:
+@pytest.mark.parametrize(("stem", "stem_frames"), [("conv", 1), ("conv4", 1), ("conv", 3)])
+def test_conv_patch_stem_exports_and_matches_pytorch(
+    tmp_path: Path, stem: Literal["conv", "conv4"], stem_frames: int
+) -> None:
     config = VideoEncoderConfig(
         patch_size=8, pos_grid=4, num_frames=4, image_size=32, width=64, num_heads=2, mlp_dim=128,
-        num_spatial_layers=1, num_temporal_layers=1, patch_stem=stem,
+        num_spatial_layers=1, num_temporal_layers=1, patch_stem=stem, stem_frames=stem_frames,
     )  # fmt: skip
     torch.manual_seed(0)
     encoder = VideoEncoder(config).eval()

@@ -16,6 +16,7 @@ from training.model import (
     build_model,
     presets,
 )
+from training.model.video_encoder import _neighbour_frames
 
 OFFICIAL_PARAMETER_COUNTS = {
     "base": 114_365_184,
@@ -110,3 +111,30 @@ def test_conv_patch_stem_keeps_the_token_grid_and_survives_a_checkpoint(tmp_path
         encoder(torch.rand(1, 2, 60, 60, 3))
     with pytest.raises(ValueError, match="power-of-two"):
         dataclasses.replace(config, patch_size=12, image_size=48)
+
+
+def test_a_three_frame_stem_sees_its_neighbours_and_only_them() -> None:
+    """Changing frame 5 changes the stem output of frames 4-6 only; the edge frames repeat themselves."""
+    base = presets["tiny"]
+    assert isinstance(base, VideoTextConfig)
+    config = dataclasses.replace(
+        base.video, patch_stem="conv", stem_frames=3, num_spatial_layers=1, num_temporal_layers=1
+    )
+    torch.manual_seed(0)
+    stem = VideoEncoder(config).eval().patch_projection
+    frames = torch.rand(1, 8, 64, 64, 3)
+    changed = frames.clone()
+    changed[:, 5] = torch.rand(64, 64, 3)
+    with torch.no_grad():
+        diff = (stem(changed) - stem(frames)).abs().reshape(8, -1).amax(dim=1)
+    assert [t for t in range(8) if diff[t] > 0] == [4, 5, 6]
+
+    clip = torch.arange(4.0).reshape(1, 4, 1)
+    shifted = [t.flatten().tolist() for t in _neighbour_frames(clip, 2)]
+    assert shifted == [[0, 0, 0, 1], [0, 0, 1, 2], [0, 1, 2, 3], [1, 2, 3, 3], [2, 3, 3, 3]]
+    single = torch.ones(1, 1, 2)
+    assert all(torch.equal(t, single) for t in _neighbour_frames(single, 1))
+    with pytest.raises(ValueError, match="odd"):
+        dataclasses.replace(config, stem_frames=2)
+    with pytest.raises(ValueError, match="convolutional"):
+        dataclasses.replace(config, patch_stem="linear")

@@ -31,6 +31,10 @@ class VideoEncoderConfig:
     # grid at about a quarter of "conv"'s stem cost, but it learns motion slower per step: about even with
     # "conv" per unit of time (docs/results.md). Official checkpoints are always "linear".
     patch_stem: Literal["linear", "conv", "conv4"] = "linear"
+    # Frames the first layer of a conv stem sees, centred on its own (edge frames repeated): with 3, each
+    # token carries its patch's local motion, whose direction the per-patch temporal transformer otherwise
+    # has to infer from where the object sits inside a 16x16 patch over time (docs/results.md). 1: per frame.
+    stem_frames: int = 1
 
     def __post_init__(self) -> None:
         if self.width % self.num_heads:
@@ -39,6 +43,10 @@ class VideoEncoderConfig:
             raise ValueError(f"patch_stem must be 'linear', 'conv' or 'conv4', got {self.patch_stem!r}")
         if self.patch_stem != "linear" and (self.patch_size < 4 or self.patch_size & (self.patch_size - 1)):
             raise ValueError(f"a conv patch stem needs a power-of-two patch_size >= 4, got {self.patch_size}")
+        if self.stem_frames < 1 or self.stem_frames % 2 == 0:
+            raise ValueError(f"stem_frames must be a positive odd number, got {self.stem_frames}")
+        if self.stem_frames > 1 and self.patch_stem == "linear":
+            raise ValueError("stem_frames > 1 needs a convolutional patch_stem ('conv' or 'conv4')")
         if self.image_size % self.patch_size:
             raise ValueError(
                 f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}"

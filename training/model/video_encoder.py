@@ -25,7 +25,7 @@ class VideoEncoder(nn.Module):
         self.config = config
         c = config
         self.patch_projection: nn.Module = (
-            ConvPatchStem(conv_stem_layers(c.patch_stem, c.patch_size, c.width))
+            ConvPatchStem(conv_stem_layers(c.patch_stem, c.patch_size, c.width, c.stem_frames), c.stem_frames)
             if c.patch_stem != "linear"
             else nn.Linear(c.patch_size * c.patch_size * 3, c.width)
         )
@@ -130,8 +130,9 @@ class ConvLayer:
     padding: int
 
 
-def conv_stem_layers(stem: str, patch_size: int, width: int) -> list[ConvLayer]:
-    """The convolutions of a "conv" or "conv4" stem, for the module and for FLOP counts.
+def conv_stem_layers(stem: str, patch_size: int, width: int, frames: int = 1) -> list[ConvLayer]:
+    """The convolutions of a "conv" or "conv4" stem, for the module and for FLOP counts; the first layer
+    reads 3 * `frames` channels (`ConvPatchStem` stacks each frame with its neighbours).
 
     "conv": log2(P) stride-2 3x3 layers, channels doubling up to the width (D/4, D/2, D, D for P = 16).
     "conv4": one 4x4 stride-4 layer, then log2(P/4) stride-2 3x3 layers (D/4, D/2, D for P = 16): the
@@ -144,7 +145,7 @@ def conv_stem_layers(stem: str, patch_size: int, width: int) -> list[ConvLayer]:
         channels = [max(8, width >> (len(strides) - 1 - i)) for i in range(len(strides))]
     else:
         raise ValueError(f"no convolutional stem named {stem!r}")
-    layers, previous = [], 3
+    layers, previous = [], 3 * frames
     for stride, out in zip(strides, channels, strict=True):
         kernel, padding = (4, 0) if stride == 4 else (3, 1)
         layers.append(ConvLayer(previous, out, kernel, stride, padding))
@@ -154,14 +155,16 @@ def conv_stem_layers(stem: str, patch_size: int, width: int) -> list[ConvLayer]:
 
 class ConvPatchStem(nn.Module):
     """frames [B, T, H, W, 3] -> tokens [B*T, (H/P)^2, D] through the convolutions of `conv_stem_layers`,
-    with a GroupNorm(1) + GELU after each but the last.
+    with a GroupNorm(1) + GELU after each but the last. With `frames` = 2r + 1 > 1 the first layer reads
+    each frame stacked with the r frames before and after it (edge frames repeated), channel-wise.
 
     Token order is row-major like `patchify`, so positions and the rest of the encoder are unchanged.
     Why: a linear patchify of 16x16 patches learns the shape of a small object slowly
     (scripts/learnability_probe.py); convolutions see it at every offset with the same weights."""
 
-    def __init__(self, plan: list[ConvLayer]) -> None:
+    def __init__(self, plan: list[ConvLayer], frames: int = 1) -> None:
         super().__init__()
+        self.frames = frames
         layers: list[nn.Module] = []
         for i, layer in enumerate(plan):
             layers.append(
@@ -173,9 +176,25 @@ class ConvPatchStem(nn.Module):
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         batch, time, height, width, channels = frames.shape
+        if self.frames > 1:
+            frames = torch.cat(_neighbour_frames(frames, self.frames // 2), dim=-1)
+            channels = frames.shape[-1]
         x = frames.reshape(batch * time, height, width, channels).permute(0, 3, 1, 2)
         x = self.layers(x)  # (B*T, D, H/P, W/P)
         return x.flatten(2).transpose(1, 2)
+
+
+def _neighbour_frames(frames: torch.Tensor, radius: int) -> list[torch.Tensor]:
+    """[B, T, ...] -> the 2 * radius + 1 copies shifted by -radius..radius frames, edge frames repeated.
+
+    One-frame shifts with slices and concatenation (not a gather with computed indices) keep the ONNX graph
+    free of the frame count, and work for any T >= 1."""
+    before, after = [frames], [frames]
+    for _ in range(radius):
+        previous, following = before[0], after[-1]
+        before.insert(0, torch.cat([previous[:, :1], previous[:, :-1]], dim=1))
+        after.append(torch.cat([following[:, 1:], following[:, -1:]], dim=1))
+    return before + after[1:]
 
 
 def _merge_paddings(
