@@ -1,6 +1,6 @@
 """The `tiny` demo model the service uses by default: stage 1 -> stage 2 -> LiT re-alignment.
 
-Run (150.4k + 9.6k + 19.2k clip-steps; about 55 minutes on an idle 2-core CPU, longer on a shared one):
+Run (144k + 12.8k + 19.2k clip-steps; about 55 minutes on an idle 2-core CPU, longer on a shared one):
     videoprism-train demo --out runs/demo --seed 0
 Smoke variant (seconds, used by tests): `smoke(seed)`.
 """
@@ -21,19 +21,17 @@ from training.stage2 import Stage2Config
 
 def demo_model() -> VideoTextConfig:
     """`tiny` with the convolutional patch stem: the linear 16x16 patchify learns the shape and motion
-    of small objects too slowly for this budget (docs/results.md, "the patch stem"); its first layer reads
-    each frame with its two neighbours, so tokens carry local motion (about 3 % more step time)."""
+    of small objects too slowly for this budget (docs/results.md, "the patch stem")."""
     tiny = presets["tiny"]
     assert isinstance(tiny, VideoTextConfig)
-    video = dataclasses.replace(tiny.video, patch_stem="conv", stem_frames=3)
-    return dataclasses.replace(tiny, video=video)
+    return dataclasses.replace(tiny, video=dataclasses.replace(tiny.video, patch_stem="conv"))
 
 
 def config(seed: int = 0) -> PipelineConfig:
     data = SyntheticDataConfig(seed=seed)
     stage1 = Stage1Config(
         loop=LoopConfig(
-            total_steps=4700, global_batch=32, peak_lr=1e-3, warmup_steps=50, decay="cosine", final_lr=1e-5,
+            total_steps=4500, global_batch=32, peak_lr=1e-3, warmup_steps=50, decay="cosine", final_lr=1e-5,
             weight_decay=1e-4, adam_beta2=0.98, log_every=10, checkpoint_every=250,
         ),
         model=demo_model(),
@@ -46,7 +44,7 @@ def config(seed: int = 0) -> PipelineConfig:
     )  # fmt: skip
     stage2 = Stage2Config(
         loop=LoopConfig(
-            total_steps=300, global_batch=32, peak_lr=1e-4, warmup_steps=30, decay="cosine", final_lr=1e-5,
+            total_steps=400, global_batch=32, peak_lr=5e-4, warmup_steps=40, decay="cosine", final_lr=1e-5,
             weight_decay=0.05, adam_beta2=0.98, log_every=10, checkpoint_every=200,
         ),
         mask_kind="bevt", mask_ratio=0.65, seed=seed, data=data,
