@@ -5,9 +5,10 @@
 
 For each split ("heldout": unseen appearance x motion combos, the demo protocol; "train": seen combos from
 the evaluation stream), prints text->video retrieval, how often the top-1 clip of a caption shares the
-query's colour / shape / motion, and the commonest wrong values. Held-out close to train means the model
-composes unseen combos as well as seen ones and the gap is a factor it has not learnt; held-out far below
-train means it memorised combos.
+query's colour / shape / motion, the commonest wrong values, and how close each clip's embedding stays to
+the same clip played backwards (near 1: the model barely reads the direction of time). Held-out close to
+train means the model composes unseen combos as well as seen ones and the gap is a factor it has not
+learnt; held-out far below train means it memorised combos.
 """
 
 from __future__ import annotations
@@ -17,12 +18,20 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from training.checkpoint import load_model_checkpoint  # noqa: E402
 from training.data.synthetic import make_eval_set  # noqa: E402
-from training.eval.attributes import FACTORS, factor_labels, top1_confusions, top1_factor_matches  # noqa: E402
+from training.eval.attributes import (  # noqa: E402
+    FACTORS,
+    factor_labels,
+    time_reversal_similarity,
+    top1_confusions,
+    top1_factor_matches,
+)
 from training.eval.embed import encode_texts, encode_videos  # noqa: E402
 from training.eval.retrieval import retrieval_metrics  # noqa: E402
 from training.model import VideoTextModel  # noqa: E402
@@ -57,13 +66,19 @@ def main() -> int:
         retrieval = retrieval_metrics(video, text)
         matches = top1_factor_matches(similarity, labels)
         confusions = {f: top1_confusions(similarity, labels, f) for f in FACTORS}
-        report[split] = {**retrieval, **matches, "confusions": confusions}
+        backwards = encode_videos(model, np.ascontiguousarray(eval_set.frames[:, ::-1]))
+        reversal = time_reversal_similarity(video, backwards)
+        report[split] = {**retrieval, **matches, **reversal, "confusions": confusions}
         t2v = ", ".join(f"R@{k} {100 * retrieval[f't2v_R@{k}']:.1f} %" for k in (1, 5, 10))
         same = ", ".join(f"{f} {100 * matches[f'top1_same_{f}']:.1f} %" for f in FACTORS)
         print(f"{split}: t2v {t2v}; top-1 same {same}")
         for factor, pairs in confusions.items():
             listed = "; ".join(f"{asked} -> {got} ({n})" for asked, got, n in pairs)
             print(f"  commonest wrong {factor}: {listed or 'none'}")
+        print(
+            f"  cosine of a clip with itself played backwards {reversal['reversal_cosine']:.3f}, "
+            f"with its nearest other clip {reversal['nearest_other_cosine']:.3f}"
+        )
     if args.out is not None:
         args.out.write_text(json.dumps(report, indent=2) + "\n")
     return 0

@@ -1,7 +1,8 @@
 """One short stage-1 run of the recipe study in docs/results.md, then held-out retrieval and attribute matches.
 
     .venv/bin/python scripts/stage1_study.py --out runs/study/G --steps 900 --patch 16 [--lr 1e-3]
-        [--batch 32] [--beta2 0.98] [--pooler-gain 8] [--group 0] [--stem linear] [--stem-frames 1] [--threads 1]
+        [--batch 32] [--beta2 0.98] [--pooler-gain 8] [--group 0] [--stem linear] [--stem-frames 1] [--token-drop 0] [--drop-until 0]
+        [--threads 1]
 
 The model is `tiny` with the given patch size and no logit cap. Prints the training throughput, the
 retrieval metrics of `videoprism-train eval` (500 held-out clips) and, for each of colour, shape and motion,
@@ -60,6 +61,8 @@ def main() -> int:
     parser.add_argument("--pooler-gain", type=float, default=8.0, help="0: the official pooler init")
     parser.add_argument("--group", type=int, default=0, help="hard-negative group size (0: off)")
     parser.add_argument("--twins", type=float, default=0.0, help="reversal twin rate (0: off)")
+    parser.add_argument("--token-drop", type=float, default=0.0, help="tube token-drop ratio (Stage1Config)")
+    parser.add_argument("--drop-until", type=int, default=0, help="last step with token drop (0: all)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--eval-clips", type=int, default=500)
     args = parser.parse_args()
@@ -82,8 +85,9 @@ def main() -> int:
         decay="cosine", final_lr=1e-5, adam_beta2=args.beta2, log_every=10,
     )  # fmt: skip
     config = Stage1Config(
-        loop=loop, model=model_config, token_drop=0.0, pooler_logit_gain=args.pooler_gain, data=data
-    )
+        loop=loop, model=model_config, token_drop=args.token_drop, token_drop_until=args.drop_until,
+        pooler_logit_gain=args.pooler_gain, data=data,
+    )  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
     tokenizer = ensure_tokenizer(data, args.out)
     source = SyntheticSource(data, args.batch, tokenizer, model_config.text.max_length)

@@ -32,7 +32,7 @@ def test_analytic_flops_agree_with_the_demo_bundle_graph() -> None:
 def test_conv_stem_flops_count_each_stride_2_layer() -> None:
     linear = presets["tiny"]
     assert isinstance(linear, VideoTextConfig)
-    conv = demo_model()
+    conv = dataclasses.replace(linear, video=dataclasses.replace(linear.video, patch_stem="conv"))
     # 64x64 frames, channels 24, 48, 96, 96 at 32x32, 16x16, 8x8, 4x4 (2 FLOPs per multiply-add, 3x3 kernels)
     per_frame = 2 * 9 * (32 * 32 * 24 * 3 + 16 * 16 * 48 * 24 + 8 * 8 * 96 * 48 + 4 * 4 * 96 * 96)
     assert clip_flops(conv)["patch_embedding"] == 8 * per_frame

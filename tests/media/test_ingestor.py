@@ -95,13 +95,13 @@ def _ffmpeg_children() -> int:
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
+        # A child can exit between the listing and either read; it is then no longer live.
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_text(errors="ignore")
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()
-        if fields[1] == me and "ffmpeg" in stat.split("(", 1)[1].split(")", 1)[0] + Path(
-            f"/proc/{pid}/cmdline"
-        ).read_text(errors="ignore"):
+        if fields[1] == me and "ffmpeg" in stat.split("(", 1)[1].split(")", 1)[0] + command:
             count += 1
     return count

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Literal
 
 import pytest
 import torch
@@ -138,3 +139,24 @@ def test_a_three_frame_stem_sees_its_neighbours_and_only_them() -> None:
         dataclasses.replace(config, stem_frames=2)
     with pytest.raises(ValueError, match="convolutional"):
         dataclasses.replace(config, patch_stem="linear")
+
+
+@pytest.mark.parametrize("stem", ["linear", "conv"])
+def test_keeping_patches_equals_masking_the_others_out(stem: Literal["linear", "conv"]) -> None:
+    """The compute-saving tube drop (`keep_patches`) gives the padded encoder's tokens at the kept
+    positions, frame by frame, with a different pattern per clip."""
+    base = presets["tiny"]
+    assert isinstance(base, VideoTextConfig)
+    config = dataclasses.replace(base.video, patch_stem=stem, num_spatial_layers=2, num_temporal_layers=2)
+    torch.manual_seed(0)
+    encoder = VideoEncoder(config).eval()
+    frames = torch.rand(2, 8, 64, 64, 3)
+    keep = torch.tensor([[0, 3, 5, 6, 9, 10, 12, 15], [1, 2, 4, 7, 8, 11, 13, 14]])
+    hidden = torch.ones(2, 16)
+    hidden.scatter_(1, keep, 0.0)
+    with torch.no_grad():
+        kept = encoder(frames, keep_patches=keep)
+        padded = encoder(frames, token_paddings=hidden[:, None, :].expand(2, 8, 16))
+    assert kept.shape == (2, 8 * 8, config.width)
+    expected = padded.reshape(2, 8, 16, -1)[torch.arange(2)[:, None], :, keep].transpose(1, 2)
+    torch.testing.assert_close(kept, expected.reshape(2, 64, -1), atol=1e-5, rtol=1e-5)

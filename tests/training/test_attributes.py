@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from training.data.synthetic import EvalSet
 from training.data.synthetic.vocabulary import Colour, Motion, Shape
-from training.eval.attributes import factor_labels, top1_confusions, top1_factor_matches
+from training.eval.attributes import (
+    factor_labels,
+    time_reversal_similarity,
+    top1_confusions,
+    top1_factor_matches,
+)
 
 
 def _labels() -> dict[str, np.ndarray]:
@@ -52,3 +58,16 @@ def test_confusions_are_ordered_by_count_and_truncated() -> None:
     similarity[:, 3] = 1.0  # every caption picks the blue star moving up
     pairs = top1_confusions(similarity, labels, "shape", most=1)
     assert pairs == [("square", "star", 2)]
+
+
+def test_time_reversal_similarity_tells_an_order_blind_embedding_from_an_order_aware_one() -> None:
+    video = torch.nn.functional.normalize(
+        torch.tensor([[1.0, 0.0, 0.0], [0.8, 0.6, 0.0], [0.0, 0.0, 1.0]]), dim=1
+    )
+    blind = time_reversal_similarity(video, video.clone())
+    assert blind["reversal_cosine"] == pytest.approx(1.0)
+    # nearest other clips: 0 <-> 1 at cosine 0.8, clip 2 at 0 to both
+    assert blind["nearest_other_cosine"] == pytest.approx((0.8 + 0.8 + 0.0) / 3)
+    aware = time_reversal_similarity(video, -video)
+    assert aware["reversal_cosine"] == pytest.approx(-1.0)
+    assert aware["nearest_other_cosine"] == blind["nearest_other_cosine"]

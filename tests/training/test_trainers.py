@@ -12,9 +12,10 @@ from safetensors.torch import load_file
 from tests.training.helpers import RandomSource, tiny_loop
 from training.checkpoint import load_model_checkpoint
 from training.configs.models import micro
+from training.engine.distributed import DistInfo
 from training.engine.metrics import read_metrics
 from training.model import VideoEncoder, VideoTextModel
-from training.stage1 import Stage1Config, train_stage1
+from training.stage1 import Stage1Config, Stage1Task, train_stage1
 from training.stage2 import Stage2Config, train_stage2
 
 
@@ -159,3 +160,18 @@ def test_align_starts_from_the_temperature_stage1_learnt(tmp_path: Path, stage1_
     follows = dataclasses.replace(config, temperature_from_stage1=True)
     assert AlignTask(follows, model, encoder, None, temperature).loss.temperature() == pytest.approx(learnt)
     assert AlignTask(follows, model, encoder, None, None).loss.temperature() == pytest.approx(0.07)
+
+
+def test_stage1_token_drop_stops_at_token_drop_until() -> None:
+    """Before `token_drop_until` the pooled video embedding comes from a subset of patches (it differs from
+    the full clip's); from that step on it is the full clip's, exactly."""
+    config = Stage1Config(loop=tiny_loop(4), model=micro(), token_drop=0.5, token_drop_until=2)
+    task = Stage1Task(config)
+    task.model.eval()
+    batch = RandomSource(batch=4).global_batch(0)
+    with torch.no_grad():
+        full = task.model.pool_tokens(task.model.vision_encoder(batch.video()))
+        dropped = task.embed_video(batch, 1, DistInfo())
+        after = task.embed_video(batch, 2, DistInfo())
+    assert not torch.allclose(dropped, full, atol=1e-4)
+    assert torch.equal(after, full)

@@ -53,3 +53,17 @@ def top1_confusions(
         if asked != got
     )
     return [(asked, got, count) for (asked, got), count in wrong.most_common(most)]
+
+
+def time_reversal_similarity(video: torch.Tensor, reversed_video: torch.Tensor) -> dict[str, float]:
+    """Unit-norm embeddings [N, D] of clips and of the same clips played backwards -> the mean cosine of a
+    clip with its reversal, and with its nearest other clip.
+
+    A model that reads the direction of time puts a reversal (a different motion: left vs right) further
+    away than the nearest clip of another content; one that sees a clip as a set of frames gives ~1."""
+    similarity = video @ video.T
+    similarity.fill_diagonal_(float("-inf"))
+    return {
+        "reversal_cosine": float((video * reversed_video).sum(dim=1).mean()),
+        "nearest_other_cosine": float(similarity.max(dim=1).values.mean()),
+    }

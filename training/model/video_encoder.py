@@ -18,6 +18,10 @@ class VideoEncoder(nn.Module):
     `token_paddings` [B, T, N] (1 = drop) generalises the official `frame_paddings` [B, T]: a dropped token is
     a masked key in both transformers and gets no FFN update, so the remaining tokens see only each other.
     Stage 2 uses it to make the student see only the visible tokens of a block mask.
+
+    `keep_patches` [B, K] (spatial patch indices, ascending) is the compute-saving form of a tube mask: only
+    those K patches of every frame enter the transformers, and the output is [B, T*K, D] (time-major over
+    the kept patches), equal to the padded tokens at those positions.
     """
 
     def __init__(self, config: VideoEncoderConfig) -> None:
@@ -79,9 +83,10 @@ class VideoEncoder(nn.Module):
         frames: torch.Tensor,
         frame_paddings: torch.Tensor | None = None,
         token_paddings: torch.Tensor | None = None,
+        keep_patches: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """Returns `spatial_features` (after spatial_ln) and `spatiotemporal_features` (the tokens), both
-        [B, T*N, D] time-major (index t*N + n)."""
+        [B, T*N, D] time-major (index t*N + n); N is K with `keep_patches`."""
         batch, time = frames.shape[:2]
         grid = frames.shape[2] // self.config.patch_size
         num_patches = grid * grid
@@ -93,6 +98,9 @@ class VideoEncoder(nn.Module):
         else:
             x = self.patch_projection(self.patchify(frames))  # (B*T, N, D)
         x = x + resize_spatial(self.spatial_pos_emb, self.config.pos_grid, grid, grid)
+        if keep_patches is not None:
+            x = _keep_patches(x, keep_patches, time)
+            num_patches = keep_patches.shape[1]
 
         paddings = _merge_paddings(frame_paddings, token_paddings, batch, time, num_patches, x.dtype)
         spatial_pad = None if paddings is None else paddings.reshape(batch * time, num_patches)
@@ -115,8 +123,10 @@ class VideoEncoder(nn.Module):
         frames: torch.Tensor,
         frame_paddings: torch.Tensor | None = None,
         token_paddings: torch.Tensor | None = None,
+        keep_patches: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        return self.forward_intermediates(frames, frame_paddings, token_paddings)["spatiotemporal_features"]
+        features = self.forward_intermediates(frames, frame_paddings, token_paddings, keep_patches)
+        return features["spatiotemporal_features"]
 
 
 @dataclass(frozen=True)
@@ -182,6 +192,12 @@ class ConvPatchStem(nn.Module):
         x = frames.reshape(batch * time, height, width, channels).permute(0, 3, 1, 2)
         x = self.layers(x)  # (B*T, D, H/P, W/P)
         return x.flatten(2).transpose(1, 2)
+
+
+def _keep_patches(x: torch.Tensor, keep: torch.Tensor, time: int) -> torch.Tensor:
+    """x [B*T, N, D], keep [B, K] -> x[:, keep[b]] as [B*T, K, D], the same patches in each of b's frames."""
+    index = keep.repeat_interleave(time, dim=0)[..., None].expand(-1, -1, x.shape[-1])
+    return torch.gather(x, 1, index)
 
 
 def _neighbour_frames(frames: torch.Tensor, radius: int) -> list[torch.Tensor]:

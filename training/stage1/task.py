@@ -1,9 +1,9 @@
 """Stage 1: symmetric InfoNCE between MAP-pooled video embeddings and text embeddings.
 
 With `token_drop` > 0 a tube mask hides that fraction of each clip's patches (the same patches in every
-frame, FLIP-style); the encoder sees only the visible tokens through its padding masks and the pooler
-pools only them. On this CPU encoder the masks save no compute: the option exists for the recipe and as
-a regulariser, and keeps the visible count static so shapes never change.
+frame, FLIP-style); only the visible patches enter the encoder's transformers (`keep_patches`) and the
+pooler pools only them, so a 0.5 drop halves the transformer work (the patch stem still sees every pixel).
+The visible count is static, so shapes never change.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from training.engine.loop import LoopConfig, run_training
 from training.engine.seeds import step_seed
 from training.engine.sources import SyntheticDataConfig
 from training.losses import ContrastiveLoss
-from training.masking import gather_tokens, make_masking
+from training.masking import make_masking
 from training.model import VideoTextConfig, VideoTextModel, l2_normalize, presets
 
 
@@ -31,6 +31,9 @@ class Stage1Config:
     loop: LoopConfig
     model: str | VideoTextConfig = "tiny"  # a video-text preset name, or a config
     token_drop: float = 0.5  # fraction of patches hidden by a tube mask; 0 disables
+    # > 0: drop tokens only in steps [0, token_drop_until) and train on every token after, so the model
+    # ends on the inputs it is served (FLIP's unmasked tuning). 0: drop in every step.
+    token_drop_until: int = 0
     init_temperature: float = 0.07
     # A fresh text tower's class token outweighs the attention over the caption ~25:1 at init, so every
     # caption starts with the same embedding (pairwise cosine 0.9999 on tiny) and training sits on a
@@ -82,7 +85,8 @@ class Stage1Task:
     def embed_video(self, batch: ClipBatch, step: int, info: DistInfo) -> torch.Tensor:
         frames = batch.video()
         encoder = self.model.vision_encoder
-        if self.config.token_drop <= 0:
+        until = self.config.token_drop_until
+        if self.config.token_drop <= 0 or (until > 0 and step >= until):
             return self.model.pool_tokens(encoder(frames))
         b, t = frames.shape[:2]
         grid = frames.shape[2] // encoder.config.patch_size
@@ -90,9 +94,11 @@ class Stage1Task:
         seed = step_seed(self.config.seed, step, "stage1-token-drop")
         masking = make_masking("tube", b * info.world_size, t, grid, self.config.token_drop, seed)
         rows = slice(info.rank * b, (info.rank + 1) * b)
-        mask, ids_keep = masking.mask[rows], masking.ids_keep[rows]
-        tokens = encoder(frames, token_paddings=mask.reshape(b, t, grid * grid))
-        return self.model.pool_tokens(gather_tokens(tokens, ids_keep))
+        # A tube keeps the same K patches in every frame and ids_keep is time-major, so frame 0's entries
+        # are the patch indices; the encoder then runs on K tokens per frame instead of masking N - K.
+        patches_kept = masking.ids_keep.shape[1] // t
+        tokens = encoder(frames, keep_patches=masking.ids_keep[rows, :patches_kept])
+        return self.model.pool_tokens(tokens)
 
     def losses(self, batch: ClipBatch, step: int, info: DistInfo) -> dict[str, torch.Tensor]:
         if batch.token_ids is None or batch.paddings is None:
