@@ -1,6 +1,6 @@
 """The `tiny` demo model the service uses by default: stage 1 -> stage 2 -> LiT re-alignment.
 
-Run (156.8k + 9.6k + 19.2k clip-steps; about 56 minutes on an idle 2-core CPU, longer on a shared one):
+Run (144k + 12.8k + 19.2k clip-steps; about 55 minutes on an idle 2-core CPU, longer on a shared one):
     videoprism-train demo --out runs/demo --seed 0
 Smoke variant (seconds, used by tests): `smoke(seed)`.
 """
@@ -31,7 +31,7 @@ def config(seed: int = 0) -> PipelineConfig:
     data = SyntheticDataConfig(seed=seed)
     stage1 = Stage1Config(
         loop=LoopConfig(
-            total_steps=4900, global_batch=32, peak_lr=1e-3, warmup_steps=50, decay="cosine", final_lr=1e-5,
+            total_steps=4500, global_batch=32, peak_lr=1e-3, warmup_steps=50, decay="cosine", final_lr=1e-5,
             weight_decay=1e-4, adam_beta2=0.98, log_every=10, checkpoint_every=250,
         ),
         model=demo_model(),
@@ -44,7 +44,7 @@ def config(seed: int = 0) -> PipelineConfig:
     )  # fmt: skip
     stage2 = Stage2Config(
         loop=LoopConfig(
-            total_steps=300, global_batch=32, peak_lr=1e-4, warmup_steps=30, decay="cosine", final_lr=1e-5,
+            total_steps=400, global_batch=32, peak_lr=5e-4, warmup_steps=40, decay="cosine", final_lr=1e-5,
             weight_decay=0.05, adam_beta2=0.98, log_every=10, checkpoint_every=200,
         ),
         mask_kind="bevt", mask_ratio=0.65, seed=seed, data=data,
