@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from training.masking import gather_tokens
 from training.model.config import VideoEncoderConfig
 from training.model.layers import StackedTransformer, layer_norm
 from training.model.position import resize_spatial, resize_temporal
@@ -196,8 +197,7 @@ class ConvPatchStem(nn.Module):
 
 def _keep_patches(x: torch.Tensor, keep: torch.Tensor, time: int) -> torch.Tensor:
     """x [B*T, N, D], keep [B, K] -> x[:, keep[b]] as [B*T, K, D], the same patches in each of b's frames."""
-    index = keep.repeat_interleave(time, dim=0)[..., None].expand(-1, -1, x.shape[-1])
-    return torch.gather(x, 1, index)
+    return gather_tokens(x, keep.repeat_interleave(time, dim=0))
 
 
 def _neighbour_frames(frames: torch.Tensor, radius: int) -> list[torch.Tensor]:
