@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/stage1_study.py --out runs/study/G --steps 900 --patch 16 [--lr 1e-3]
         [--batch 32] [--beta2 0.98] [--pooler-gain 8] [--group 0] [--stem linear] [--stem-frames 1] [--token-drop 0] [--drop-until 0]
+        [--foils motion shape]
         [--threads 1]
 
 The model is `tiny` with the given patch size and no logit cap. Prints the training throughput, the
@@ -63,6 +64,10 @@ def main() -> int:
     parser.add_argument("--twins", type=float, default=0.0, help="reversal twin rate (0: off)")
     parser.add_argument("--token-drop", type=float, default=0.0, help="tube token-drop ratio (Stage1Config)")
     parser.add_argument("--drop-until", type=int, default=0, help="last step with token drop (0: all)")
+    parser.add_argument(
+        "--foils", nargs="*", default=[], choices=["motion", "shape", "colour"],
+        help="one foil caption per factor named (SyntheticConfig.foils)",
+    )  # fmt: skip
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--eval-clips", type=int, default=500)
     args = parser.parse_args()
@@ -79,7 +84,9 @@ def main() -> int:
         stem_frames=args.stem_frames,
     )
     model_config = dataclasses.replace(base, video=video)
-    data = SyntheticDataConfig(seed=0, hard_negative_group=args.group, reversal_twin_rate=args.twins)
+    data = SyntheticDataConfig(
+        seed=0, hard_negative_group=args.group, reversal_twin_rate=args.twins, foils=tuple(args.foils)
+    )
     loop = LoopConfig(
         total_steps=args.steps, global_batch=args.batch, peak_lr=args.lr, warmup_steps=args.warmup,
         decay="cosine", final_lr=1e-5, adam_beta2=args.beta2, log_every=10,

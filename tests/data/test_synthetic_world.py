@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from training.data.synthetic import SyntheticConfig, SyntheticVideoText, make_combo_split, make_eval_set
 from training.data.synthetic.factors import ClipFactors, combo_id, sample_factors, split_combo
+from training.data.synthetic.foils import foil_factors
 from training.data.synthetic.render import draw_latents, render_clip
 from training.data.synthetic.vocabulary import (
+    MOTION_PHRASES,
     NUM_APPEARANCE_CLASSES,
     NUM_COMBOS,
     NUM_MOTION_CLASSES,
@@ -202,3 +206,61 @@ def test_reversal_twins_are_the_previous_clip_backwards_with_its_own_caption() -
     half = SyntheticVideoText(SyntheticConfig(reversal_twin_rate=0.5), seed=5, length=200)
     halves = sum(np.array_equal(half[2 * k].frames[::-1], half[2 * k + 1].frames) for k in range(100))
     assert 25 <= halves < twins
+
+
+def _names_motion(caption: str, motion: Motion) -> bool:
+    # Whole words: "appearing" is inside "disappearing".
+    return any(re.search(rf"\b{re.escape(p)}\b", caption) for pair in MOTION_PHRASES[motion] for p in pair)
+
+
+def test_foils_leave_the_clip_and_caption_alone_and_change_the_named_factor() -> None:
+    foiled = SyntheticVideoText(SyntheticConfig(foils=("motion", "shape", "colour")), seed=3, length=300)
+    plain = SyntheticVideoText(seed=3, length=300)
+    allowed = frozenset(int(c) for c in make_combo_split().combos("train"))
+    reversals = 0
+    for i in range(120):
+        example, reference = foiled[i], plain[i]
+        assert example.caption == reference.caption and np.array_equal(example.frames, reference.frames)
+        assert len(example.foils) == 3 and example.caption not in example.foils
+        assert reference.foils == () and foiled.foils_at(i) == example.foils  # deterministic
+        factors = foiled.factors_at(i)
+        reverse = REVERSED_MOTION.get(factors.motion)
+        if reverse is not None and combo_id(factors.appearance_label, int(reverse)) in allowed:
+            # The hardest negative: the same caption draw told backwards.
+            assert _names_motion(example.foils[0], reverse) and not _names_motion(
+                example.foils[0], factors.motion
+            )
+            reversals += 1
+        # Shape and colour foils keep the motion phrase of the caption.
+        assert all(_names_motion(foil, factors.motion) for foil in example.foils[1:])
+    assert reversals >= 60  # 12 of 14 motions have a reverse, about 4 in 5 reversed combos are seen
+
+
+@pytest.mark.parametrize("changed", ["motion", "shape", "colour"])
+def test_a_foil_changes_only_its_factor_and_names_a_training_combo(changed: str) -> None:
+    split = make_combo_split()
+    allowed = frozenset(int(c) for c in split.combos("train"))
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        factors = sample_factors(rng, split.combos("train"))
+        foil = foil_factors(factors, changed, allowed, rng)  # type: ignore[arg-type]
+        differing = {
+            name for name in ("shape", "colour", "motion") if getattr(foil, name) != getattr(factors, name)
+        }
+        assert differing == {changed}
+        assert foil.combo_id in allowed
+        assert (foil.size, foil.texture, foil.backdrop, foil.speed) == (
+            factors.size, factors.texture, factors.backdrop, factors.speed,
+        )  # fmt: skip
+
+
+def test_a_noisy_caption_gets_a_shape_foil_since_it_names_no_motion() -> None:
+    dataset = SyntheticVideoText(
+        SyntheticConfig(noisy_caption_rate=1.0, foils=("motion",)), seed=1, length=50
+    )
+    for i in range(20):
+        example = dataset[i]
+        # A motion foil of "a red square" would be "a red square" again: a negative equal to the positive.
+        assert example.foils[0] != example.caption
+    with pytest.raises(ValueError, match="unknown foil factor"):
+        foil_factors(dataset.factors_at(0), "size", frozenset(), np.random.default_rng(0))  # type: ignore[arg-type]

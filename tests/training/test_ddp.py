@@ -31,7 +31,8 @@ def _configs(run: Path) -> tuple[Stage1Config, Stage2Config]:
 def _train(run: Path) -> None:
     info = init_distributed()
     s1, s2 = _configs(run)
-    source = RandomSource(batch=GLOBAL_BATCH)
+    # Foils make stage 1 all-gather a second text tensor and shard foil rows by rank, too.
+    source = RandomSource(batch=GLOBAL_BATCH, foils=2)
     train_stage1(s1, source, run / "s1", info=info, progress=False)
     train_stage2(s2, source, run / "s2", info=info, progress=False)
 

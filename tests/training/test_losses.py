@@ -75,3 +75,27 @@ def test_weights_scale_the_terms_and_sum_uses_only_loss_keys() -> None:
     assert torch.allclose(doubled["global_loss"], 3 * base["global_loss"])
     assert "token_distance_masked" in base
     assert torch.allclose(sum_losses(base), base["token_loss"] + base["global_loss"])
+
+
+def test_foils_join_only_the_video_to_text_softmax() -> None:
+    torch.manual_seed(2)
+    b, f = 5, 2
+    v, t, foils = _unit(torch.randn(b, 8)), _unit(torch.randn(b, 8)), _unit(torch.randn(b * f, 8))
+    loss = ContrastiveLoss(init_temperature=0.1)
+    out = loss(v, t, foils)
+    labels = torch.arange(b)
+    v2t = 10.0 * v @ torch.cat([t, foils]).T
+    t2v = 10.0 * t @ v.T
+    expected = 0.5 * (F.cross_entropy(v2t, labels) + F.cross_entropy(t2v, labels))
+    assert torch.allclose(out["contrastive_loss"], expected, atol=1e-5)
+    assert out["contrastive_loss"] > loss(v, t)["contrastive_loss"]  # more negatives, never a lower loss
+
+
+def test_foil_accuracy_is_the_share_of_clip_foil_pairs_where_the_caption_wins() -> None:
+    v = torch.eye(4)[:2]  # clip 0 along axis 0, clip 1 along axis 1, each equal to its caption
+    t = v.clone()
+    # Clip 0's foils: orthogonal (caption wins), equal to its caption (a tie is no win); clip 1's: a foil
+    # at cosine 0.6 (caption wins) and one orthogonal (wins).
+    foils = torch.tensor([[0.0, 0, 1, 0], [1, 0, 0, 0], [0, 0.6, 0.8, 0], [0, 0, 0, 1]])
+    out = ContrastiveLoss()(v, t, foils)
+    assert out["foil_accuracy"].item() == 0.75

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -128,7 +129,6 @@ def test_bf16_autocast_step_is_finite_and_fresh_text_class_token_is_zero(tmp_pat
 
 
 def test_temporal_position_init_is_official_by_default_and_redrawn_when_asked() -> None:
-    import dataclasses
 
     from training.stage1 import Stage1Task
 
@@ -142,7 +142,6 @@ def test_temporal_position_init_is_official_by_default_and_redrawn_when_asked() 
 
 
 def test_align_starts_from_the_temperature_stage1_learnt(tmp_path: Path, stage1_checkpoint: Path) -> None:
-    import dataclasses
 
     from training.align import AlignConfig
     from training.align.task import AlignTask, load_inputs
@@ -175,3 +174,37 @@ def test_stage1_token_drop_stops_at_token_drop_until() -> None:
         after = task.embed_video(batch, 2, DistInfo())
     assert not torch.allclose(dropped, full, atol=1e-4)
     assert torch.equal(after, full)
+
+
+def test_synthetic_foils_reach_the_stage1_and_align_losses(tmp_path: Path, stage1_checkpoint: Path) -> None:
+    """Foil captions travel from the synthetic world through the tokenizer and the rank shards into the
+    contrastive loss of stage 1 and of alignment, example-major: rows 2b, 2b + 1 are clip b's foils."""
+    from service.text import TextTokenizer
+    from training.align import AlignConfig
+    from training.align.task import AlignTask, load_inputs
+    from training.checkpoint import save_model_checkpoint
+    from training.engine.sources import SyntheticDataConfig, SyntheticSource, ensure_tokenizer
+
+    data = SyntheticDataConfig(tokenizer_corpus=2000, tokenizer_vocab=64, foils=("motion", "shape"))
+    tokenizer_file = ensure_tokenizer(data, tmp_path)
+    source = SyntheticSource(data, batch=4, tokenizer_file=tokenizer_file, max_length=micro().text.max_length)
+    batch = source.global_batch(3)
+    assert batch.foil_ids is not None and batch.token_ids is not None and batch.foil_paddings is not None
+    assert batch.foil_ids.shape == (8, batch.token_ids.shape[1])
+    tokenizer = TextTokenizer(tokenizer_file, max_length=micro().text.max_length)
+    expected = tokenizer.encode_batch([foil for b in range(12, 16) for foil in source.dataset.foils_at(b)])
+    assert torch.equal(batch.foil_ids, torch.from_numpy(expected.ids))
+    second = batch.shard(1, 2)
+    assert second.foil_ids is not None and torch.equal(second.foil_ids, batch.foil_ids[4:])
+    stage1 = Stage1Task(Stage1Config(loop=tiny_loop(1), model=micro(), token_drop=0.0))
+    terms = stage1.losses(batch, 0, DistInfo())
+    assert 0.0 <= terms["foil_accuracy"].item() <= 1.0
+    plain = stage1.losses(dataclasses.replace(batch, foil_ids=None, foil_paddings=None), 0, DistInfo())
+    assert "foil_accuracy" not in plain and terms["contrastive_loss"] > plain["contrastive_loss"]
+    trained = load_model_checkpoint(stage1_checkpoint)
+    assert isinstance(trained, VideoTextModel)
+    save_model_checkpoint(tmp_path / "encoder", trained.vision_encoder)
+    config = AlignConfig(loop=tiny_loop(1), stage1=str(stage1_checkpoint), encoder=str(tmp_path / "encoder"))
+    model, encoder, temperature = load_inputs(config)
+    align_terms = AlignTask(config, model, encoder, None, temperature).losses(batch, 0, DistInfo())
+    assert "foil_accuracy" in align_terms

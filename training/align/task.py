@@ -22,6 +22,7 @@ from training.engine.loop import LoopConfig, run_training
 from training.engine.sources import SyntheticDataConfig
 from training.losses import ContrastiveLoss
 from training.model import VideoEncoder, VideoTextModel, l2_normalize
+from training.stage1.foils import foil_embeddings
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class AlignTask:
             tokens = self.model.vision_encoder(batch.video())
         video = l2_normalize(self.model.pool_tokens(tokens).float())
         text = l2_normalize(self.model.encode_text(batch.token_ids, batch.paddings, normalize=False).float())
-        return self.loss(video, text)
+        return self.loss(video, text, foil_embeddings(self.model, batch))
 
     def export(self, directory: Path) -> None:
         save_model_checkpoint(

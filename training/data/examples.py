@@ -29,6 +29,7 @@ class VideoTextExample:
     appearance: int = NO_LABEL
     motion: int = NO_LABEL
     combo: int = NO_LABEL
+    foils: tuple[str, ...] = ()  # hard-negative captions (training.data.synthetic.foils); () for real corpora
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,9 @@ class VideoTextBatch:
     """B examples of one source.
 
     frames: [B, T, H, W, 3] uint8; appearance, motion, combo: [B] int64;
-    text_ids: [B, L] int64 and text_paddings: [B, L] float32 (1.0 = pad), present when a tokenizer was given.
+    text_ids: [B, L] int64 and text_paddings: [B, L] float32 (1.0 = pad), present when a tokenizer was given;
+    foil_ids, foil_paddings: [B * F, L], example-major (rows b * F ... b * F + F - 1 are example b's F foils),
+    present when a tokenizer was given and every example has F > 0 foils.
     """
 
     frames: torch.Tensor
@@ -47,6 +50,8 @@ class VideoTextBatch:
     combo: torch.Tensor
     text_ids: torch.Tensor | None = None
     text_paddings: torch.Tensor | None = None
+    foil_ids: torch.Tensor | None = None
+    foil_paddings: torch.Tensor | None = None
 
     def video(self) -> torch.Tensor:
         """The model's video input: [B, T, H, W, 3] float32 in [0, 1], channels-last."""
@@ -77,11 +82,20 @@ def collate_examples(
     if source is None and len(sources) != 1:
         raise ValueError(f"a batch must come from one source, got {sorted(sources)}")
     captions = tuple(example.caption for example in examples)
-    text_ids = text_paddings = None
+    foil_counts = {len(example.foils) for example in examples}
+    if len(foil_counts) != 1:
+        raise ValueError(
+            f"examples of one batch must carry the same number of foils, got {sorted(foil_counts)}"
+        )
+    text_ids = text_paddings = foil_ids = foil_paddings = None
     if tokenizer is not None:
         tokens = tokenizer.encode_batch(captions)
         text_ids = torch.from_numpy(tokens.ids)
         text_paddings = torch.from_numpy(tokens.paddings)
+        if foil_counts != {0}:
+            foils = tokenizer.encode_batch([foil for example in examples for foil in example.foils])
+            foil_ids = torch.from_numpy(foils.ids)
+            foil_paddings = torch.from_numpy(foils.paddings)
     return VideoTextBatch(
         frames=torch.from_numpy(np.stack([example.frames for example in examples])),
         captions=captions,
@@ -91,4 +105,6 @@ def collate_examples(
         combo=torch.tensor([example.combo for example in examples], dtype=torch.int64),
         text_ids=text_ids,
         text_paddings=text_paddings,
+        foil_ids=foil_ids,
+        foil_paddings=foil_paddings,
     )

@@ -11,6 +11,7 @@ import torch
 from service.text import TextTokenizer
 from training.data.examples import collate_examples
 from training.data.synthetic import SyntheticConfig, SyntheticVideoText
+from training.data.synthetic.foils import FoilFactor
 from training.engine.batch import ClipBatch
 
 
@@ -25,6 +26,7 @@ class SyntheticDataConfig:
     tokenizer_corpus: int = 20_000  # captions the tokenizer is trained on (all combos, no clips)
     hard_negative_group: int = 0  # training batches in runs of clips sharing a factor (SyntheticConfig)
     reversal_twin_rate: float = 0.0  # pairs of a clip and its time reversal in a batch (SyntheticConfig)
+    foils: tuple[FoilFactor, ...] = ()  # hard-negative captions per clip (SyntheticConfig.foils)
 
     def synthetic(self) -> SyntheticConfig:
         """The training stream's world; evaluation sets use `evaluation()` (independent clips)."""
@@ -32,6 +34,7 @@ class SyntheticDataConfig:
             self.evaluation(),
             hard_negative_group=self.hard_negative_group,
             reversal_twin_rate=self.reversal_twin_rate,
+            foils=self.foils,
         )
 
     def evaluation(self) -> SyntheticConfig:
@@ -60,6 +63,8 @@ class SyntheticSource:
             token_ids=b.text_ids,
             paddings=b.text_paddings,
             labels={"appearance": b.appearance, "motion": b.motion, "combo": b.combo},
+            foil_ids=b.foil_ids,
+            foil_paddings=b.foil_paddings,
         )
 
 

@@ -33,7 +33,9 @@ class ContrastiveLoss(nn.Module):
     """video, text [b, D] L2-normalised (this rank's rows) -> {"contrastive_loss", "logit_scale", ...}.
 
     Each rank scores its own rows against the whole global batch and averages over its rows; averaging
-    the gradients over ranks then equals the gradient of the global-batch mean.
+    the gradients over ranks then equals the gradient of the global-batch mean. Optional `foils` [b * F, D]
+    (hard-negative captions, training.data.synthetic.foils) join the candidates of the video-to-text
+    softmax only: a foil has no clip of its own, so it has no text-to-video row.
     """
 
     def __init__(self, init_temperature: float = 0.07, learn_temperature: bool = True) -> None:
@@ -46,21 +48,29 @@ class ContrastiveLoss(nn.Module):
         """The temperature the loss uses now (after the clamp): 1 / logit scale."""
         return float(torch.exp(-self.logit_scale.detach().clamp(max=MAX_LOGIT_SCALE)))
 
-    def forward(self, video: torch.Tensor, text: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(
+        self, video: torch.Tensor, text: torch.Tensor, foils: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         all_video = all_gather_with_grad(video)
         all_text = all_gather_with_grad(text)
+        if foils is not None:
+            all_text = torch.cat([all_text, all_gather_with_grad(foils)], dim=0)
         offset = 0
         if dist.is_available() and dist.is_initialized():
             offset = dist.get_rank() * video.shape[0]
         labels = torch.arange(video.shape[0], device=video.device) + offset
         scale = self.logit_scale.clamp(max=MAX_LOGIT_SCALE).exp()
-        logits_v2t = scale * video.float() @ all_text.float().T  # (b, B)
+        logits_v2t = scale * video.float() @ all_text.float().T  # (b, B), or (b, B + B * F) with foils
         logits_t2v = scale * text.float() @ all_video.float().T  # (b, B)
         loss = 0.5 * (F.cross_entropy(logits_v2t, labels) + F.cross_entropy(logits_t2v, labels))
         with torch.no_grad():
             accuracy = (logits_v2t.argmax(dim=1) == labels).float().mean()
-        return {
-            "contrastive_loss": loss,
-            "logit_scale": scale.detach(),
-            "v2t_batch_accuracy": accuracy,
-        }
+        metrics = {"contrastive_loss": loss, "logit_scale": scale.detach(), "v2t_batch_accuracy": accuracy}
+        if foils is not None:
+            with torch.no_grad():
+                # How often a clip scores its caption above each of its own foils: the question foils ask.
+                own_foils = foils.float().view(video.shape[0], -1, foils.shape[-1])  # (b, F, D)
+                foil_logits = scale * torch.einsum("bd,bfd->bf", video.float(), own_foils)
+                caption_logits = logits_v2t.gather(1, labels[:, None])
+                metrics["foil_accuracy"] = (caption_logits > foil_logits).float().mean()
+        return metrics

@@ -24,6 +24,7 @@ from training.engine.sources import SyntheticDataConfig
 from training.losses import ContrastiveLoss
 from training.masking import make_masking
 from training.model import VideoTextConfig, VideoTextModel, l2_normalize, presets
+from training.stage1.foils import foil_embeddings
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class Stage1Task:
             raise ValueError("stage 1 needs tokenised captions")
         video = l2_normalize(self.embed_video(batch, step, info).float())
         text = l2_normalize(self.model.encode_text(batch.token_ids, batch.paddings, normalize=False).float())
-        return self.loss(video, text)
+        return self.loss(video, text, foil_embeddings(self.model, batch))
 
     def export(self, directory: Path) -> None:
         save_model_checkpoint(

@@ -6,8 +6,9 @@ order, so any loader layout yields the same clips.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -24,6 +25,7 @@ from training.data.synthetic.factors import (
     sample_factors,
     split_combo,
 )
+from training.data.synthetic.foils import FoilFactor, foil_factors
 from training.data.synthetic.render import ClipLatents, draw_latents, render_clip
 from training.data.synthetic.vocabulary import REVERSED_MOTION
 
@@ -55,6 +57,10 @@ class SyntheticConfig:
     # reversals are the demo model's commonest motion error (scripts/retrieval_diagnosis.py). Measured at
     # 0.5: slower from scratch and no gain late (docs/results.md), so off in the demo.
     reversal_twin_rate: float = 0.0
+    # One foil caption per entry: the example's caption with that factor changed (training.data.synthetic.foils),
+    # for the contrastive loss to use as hard text negatives. () keeps examples foil-free; clips and
+    # captions are the same either way.
+    foils: tuple[FoilFactor, ...] = ()
 
 
 TINY: Final = SyntheticConfig()
@@ -114,20 +120,47 @@ class SyntheticVideoText(Dataset[VideoTextExample]):
         """The caption of example `index` without rendering it (cheap: for tokenizer corpora)."""
         return self._describe(index)[2]
 
+    def foils_at(self, index: int) -> tuple[str, ...]:
+        """The foil captions of example `index` (one per `SyntheticConfig.foils` entry), without rendering."""
+        return self._describe(index)[3]
+
     def _draw(self, index: int) -> tuple[np.random.Generator, ClipFactors, ClipLatents]:
         """Example `index`'s own factors and latents, and its generator positioned after them."""
         rng = self._rng(index)
         factors = sample_factors(rng, self._combos_at(index))
         return rng, factors, draw_latents(rng)
 
-    def _describe(self, index: int) -> tuple[ClipFactors, ClipLatents, str]:
+    def _describe(self, index: int) -> tuple[ClipFactors, ClipLatents, str, tuple[str, ...]]:
         rng, factors, latents = self._draw(index)
         twin = self._reversal_twin(index)
         if twin is not None:
             factors, latents = twin
         noisy = rng.random() < self.config.noisy_caption_rate
-        caption = make_noisy_caption(factors, rng) if noisy else make_caption(factors, rng)
-        return factors, latents, caption
+        write = make_noisy_caption if noisy else make_caption
+        # Foils are written from copies of the caption's generator, so each draws the same template and
+        # synonyms as the caption, and the caption itself comes out as it would without foils.
+        foils = tuple(
+            self._foil_caption(index, k, factors, changed, write, copy.deepcopy(rng), noisy)
+            for k, changed in enumerate(self.config.foils)
+        )
+        return factors, latents, write(factors, rng), foils
+
+    def _foil_caption(
+        self,
+        index: int,
+        k: int,
+        factors: ClipFactors,
+        changed: FoilFactor,
+        write: Callable[[ClipFactors, np.random.Generator], str],
+        caption_rng: np.random.Generator,
+        noisy: bool,
+    ) -> str:
+        # A noisy caption names only the object, so its motion foil would be the caption itself.
+        changed = "shape" if noisy and changed == "motion" else changed
+        choice = np.random.default_rng(
+            np.random.SeedSequence([self.seed, self.stream, _SPLIT_CODE[self.split], index, 0xF01, k])
+        )
+        return write(foil_factors(factors, changed, self._combo_set, choice), caption_rng)
 
     def _reversal_twin(self, index: int) -> tuple[ClipFactors, ClipLatents] | None:
         """For an odd index drawn as a twin: example index - 1's factors with the motion reversed, and
@@ -150,7 +183,7 @@ class SyntheticVideoText(Dataset[VideoTextExample]):
         return factors, latents
 
     def _example(self, index: int) -> VideoTextExample:
-        factors, latents, caption = self._describe(index)
+        factors, latents, caption, foils = self._describe(index)
         config = self.config
         frames = render_clip(
             factors, latents, num_frames=config.num_frames, height=config.height, width=config.width
@@ -162,6 +195,7 @@ class SyntheticVideoText(Dataset[VideoTextExample]):
             appearance=factors.appearance_label,
             motion=factors.motion_label,
             combo=factors.combo_id,
+            foils=foils,
         )
 
     def examples(self, shard: int, num_shards: int) -> Iterator[VideoTextExample]:
