@@ -9,14 +9,20 @@ import pytest
 
 from training.data.synthetic import SyntheticConfig, SyntheticVideoText, make_combo_split, make_eval_set
 from training.data.synthetic.factors import ClipFactors, combo_id, sample_factors, split_combo
-from training.data.synthetic.foils import foil_factors
+from training.data.synthetic.foils import foil_factors, states_a_false_detail
 from training.data.synthetic.render import draw_latents, render_clip
 from training.data.synthetic.vocabulary import (
+    BACKDROP_COLOUR_WORDS,
+    BACKDROP_WORDS,
     MOTION_PHRASES,
     NUM_APPEARANCE_CLASSES,
     NUM_COMBOS,
     NUM_MOTION_CLASSES,
     REVERSED_MOTION,
+    SHAPE_WORDS,
+    SIZE_WORDS,
+    SPEED_WORDS,
+    TEXTURE_WORDS,
     Motion,
 )
 
@@ -264,3 +270,33 @@ def test_a_noisy_caption_gets_a_shape_foil_since_it_names_no_motion() -> None:
         assert example.foils[0] != example.caption
     with pytest.raises(ValueError, match="unknown foil factor"):
         foil_factors(dataset.factors_at(0), "size", frozenset(), np.random.default_rng(0))  # type: ignore[arg-type]
+
+
+def _words(caption: str, words: set[str]) -> bool:
+    return any(re.search(rf"\b{re.escape(word)}\b", caption) for word in words)
+
+
+def test_a_details_foil_keeps_the_object_and_motion_and_states_a_false_detail() -> None:
+    dataset = SyntheticVideoText(SyntheticConfig(foils=("details",)), seed=4, length=300)
+    details = ("size", "texture", "backdrop", "backdrop_colour", "speed")
+    vocabularies = (SIZE_WORDS, TEXTURE_WORDS, BACKDROP_WORDS, BACKDROP_COLOUR_WORDS, SPEED_WORDS)
+    rng = np.random.default_rng(1)
+    fallbacks = 0
+    for i in range(150):
+        clip = dataset.factors_at(i)
+        foil = foil_factors(clip, "details", frozenset(), rng)  # the combo stays, so no split is needed
+        assert (foil.shape, foil.colour, foil.motion) == (clip.shape, clip.colour, clip.motion)
+        assert all(getattr(foil, name) != getattr(clip, name) for name in details)
+        true_words = {w for name, vocab in zip(details, vocabularies) for w in vocab[getattr(clip, name)]}
+        every_word = {w for vocab in vocabularies for words in vocab.values() for w in words}
+        caption = dataset[i].foils[0]
+        if not _words(caption, every_word - true_words):
+            # No false detail (the caption names none): the foil fell back to another shape.
+            fallbacks += 1
+            assert not _words(caption, {w for pair in SHAPE_WORDS[clip.shape] for w in pair})
+    assert fallbacks < 30  # about 1 caption in 14 names no detail at all
+    # A caption written for the foil that states only true details of the clip is caught.
+    clip = dataset.factors_at(0)
+    foil = foil_factors(clip, "details", frozenset(), rng)
+    assert not states_a_false_detail("A red square slides to the left", foil, clip)
+    assert states_a_false_detail(f"A {SIZE_WORDS[foil.size][0]} red square slides to the left", foil, clip)

@@ -24,7 +24,7 @@ def demo_model() -> VideoTextConfig:
     of small objects too slowly for this budget (docs/results.md, "the patch stem")."""
     tiny = presets["tiny"]
     assert isinstance(tiny, VideoTextConfig)
-    return dataclasses.replace(tiny, video=dataclasses.replace(tiny.video, patch_stem="conv"))
+    return dataclasses.replace(tiny, video=dataclasses.replace(tiny.video, patch_stem="conv", stem_frames=3))
 
 
 def config(seed: int = 0) -> PipelineConfig:

@@ -25,7 +25,7 @@ from training.data.synthetic.factors import (
     sample_factors,
     split_combo,
 )
-from training.data.synthetic.foils import FoilFactor, foil_factors
+from training.data.synthetic.foils import FoilFactor, foil_factors, states_a_false_detail
 from training.data.synthetic.render import ClipLatents, draw_latents, render_clip
 from training.data.synthetic.vocabulary import REVERSED_MOTION
 
@@ -155,12 +155,17 @@ class SyntheticVideoText(Dataset[VideoTextExample]):
         caption_rng: np.random.Generator,
         noisy: bool,
     ) -> str:
-        # A noisy caption names only the object, so its motion foil would be the caption itself.
-        changed = "shape" if noisy and changed == "motion" else changed
+        # A noisy caption names only the object, so its motion or details foil would be the caption itself.
+        changed = "shape" if noisy and changed in ("motion", "details") else changed
         choice = np.random.default_rng(
             np.random.SeedSequence([self.seed, self.stream, _SPLIT_CODE[self.split], index, 0xF01, k])
         )
-        return write(foil_factors(factors, changed, self._combo_set, choice), caption_rng)
+        foil = foil_factors(factors, changed, self._combo_set, choice)
+        caption = write(foil, copy.deepcopy(caption_rng))
+        if changed == "details" and not states_a_false_detail(caption, foil, factors):
+            # The caption mentions no detail, so nothing but the object could be foiled.
+            caption = write(foil_factors(factors, "shape", self._combo_set, choice), caption_rng)
+        return caption
 
     def _reversal_twin(self, index: int) -> tuple[ClipFactors, ClipLatents] | None:
         """For an odd index drawn as a twin: example index - 1's factors with the motion reversed, and

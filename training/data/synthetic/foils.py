@@ -7,22 +7,43 @@ time reversals and look-alike shapes are the demo model's commonest errors
 among the negatives of its clip asks exactly that on every clip, at the cost of one more caption through
 the small text tower instead of one more clip through the video tower (NegCLIP, Yuksekgonul et al. 2023).
 
+A "details" foil keeps the object and the motion and changes every nuisance factor (size, texture,
+backdrop, its colour, speed): among held-out clips of one combo only the details a caption mentions tell
+the clip apart, and a model trained on independent clips learns to ignore them (the backdrop, which fills
+the frame, changes nothing in the demo model's ranking: runs/adhoc analysis in docs/results.md).
+
 A foil is the same caption draw with one factor replaced, so it keeps the template, the synonyms and the
-nuisance words, and differs only in the words of the changed factor. Foils only name combos of the
+other words, and differs only in the words of the changed factor. Foils only name combos of the
 training split: a held-out combo never reaches training, not even as text.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+import re
+from typing import Literal, TypeVar
 
 import numpy as np
 
 from training.data.synthetic.factors import ClipFactors
-from training.data.synthetic.vocabulary import REVERSED_MOTION, Colour, Motion, Shape
+from training.data.synthetic.vocabulary import (
+    BACKDROP_COLOUR_WORDS,
+    BACKDROP_WORDS,
+    REVERSED_MOTION,
+    SIZE_WORDS,
+    SPEED_WORDS,
+    TEXTURE_WORDS,
+    Backdrop,
+    BackdropColour,
+    Colour,
+    Motion,
+    Shape,
+    Size,
+    Speed,
+    Texture,
+)
 
-FoilFactor = Literal["motion", "shape", "colour"]
+FoilFactor = Literal["motion", "shape", "colour", "details"]
 
 
 def foil_factors(
@@ -45,9 +66,47 @@ def foil_factors(
         others = [dataclasses.replace(factors, shape=s) for s in Shape if s != factors.shape]
     elif changed == "colour":
         others = [dataclasses.replace(factors, colour=c) for c in Colour if c != factors.colour]
+    elif changed == "details":
+        return dataclasses.replace(
+            factors,
+            size=_other(factors.size, Size, rng),
+            texture=_other(factors.texture, Texture, rng),
+            backdrop=_other(factors.backdrop, Backdrop, rng),
+            backdrop_colour=_other(factors.backdrop_colour, BackdropColour, rng),
+            speed=_other(factors.speed, Speed, rng),
+        )
     else:
         raise ValueError(f"unknown foil factor {changed!r}; expected motion, shape or colour")
     candidates = [f for f in others if f.combo_id in allowed]
     if not candidates:
         raise ValueError(f"no {changed} foil of combo {factors.combo_id} lies in the split")
     return candidates[int(rng.integers(len(candidates)))]
+
+
+_Detail = TypeVar("_Detail", Size, Texture, Backdrop, BackdropColour, Speed)
+
+
+def _other(value: _Detail, kind: type[_Detail], rng: np.random.Generator) -> _Detail:
+    others = [v for v in kind if v != value]
+    return others[int(rng.integers(len(others)))]
+
+
+def _detail_words(factors: ClipFactors) -> set[str]:
+    return {
+        *SIZE_WORDS[factors.size],
+        *TEXTURE_WORDS[factors.texture],
+        *BACKDROP_WORDS[factors.backdrop],
+        *BACKDROP_COLOUR_WORDS[factors.backdrop_colour],
+        *SPEED_WORDS[factors.speed],
+    }
+
+
+def states_a_false_detail(foil_caption: str, foil: ClipFactors, clip: ClipFactors) -> bool:
+    """Whether `foil_caption` (written for `foil`) names a detail that is false of `clip`.
+
+    A details foil of a caption that mentions no detail names none either, and is then true of the clip:
+    a negative equal in meaning to the positive. Words two factors share ("striped" texture and
+    backdrop) do not count.
+    """
+    false_words = _detail_words(foil) - _detail_words(clip)
+    return any(re.search(rf"\b{re.escape(word)}\b", foil_caption) for word in false_words)
