@@ -6,7 +6,8 @@
 For each split ("heldout": unseen appearance x motion combos, the demo protocol; "train": seen combos from
 the evaluation stream), prints text->video retrieval, how often the top-1 clip of a caption shares the
 query's colour / shape / motion, the commonest wrong values, and how close each clip's embedding stays to
-the same clip played backwards (near 1: the model barely reads the direction of time). Held-out close to
+the same clip played backwards (near 1: the model barely reads the direction of time), and for R@5 misses
+which clips rank above the own one (its own combo, or one differing in shape / motion / colour). Held-out close to
 train means the model composes unseen combos as well as seen ones and the gap is a factor it has not
 learnt; held-out far below train means it memorised combos.
 """
@@ -28,6 +29,7 @@ from training.data.synthetic import make_eval_set  # noqa: E402
 from training.eval.attributes import (  # noqa: E402
     FACTORS,
     factor_labels,
+    outranking_clips,
     time_reversal_similarity,
     top1_confusions,
     top1_factor_matches,
@@ -68,7 +70,8 @@ def main() -> int:
         confusions = {f: top1_confusions(similarity, labels, f) for f in FACTORS}
         backwards = encode_videos(model, np.ascontiguousarray(eval_set.frames[:, ::-1]))
         reversal = time_reversal_similarity(video, backwards)
-        report[split] = {**retrieval, **matches, **reversal, "confusions": confusions}
+        intruders = outranking_clips(similarity, labels)
+        report[split] = {**retrieval, **matches, **reversal, **intruders, "confusions": confusions}
         t2v = ", ".join(f"R@{k} {100 * retrieval[f't2v_R@{k}']:.1f} %" for k in (1, 5, 10))
         same = ", ".join(f"{f} {100 * matches[f'top1_same_{f}']:.1f} %" for f in FACTORS)
         print(f"{split}: t2v {t2v}; top-1 same {same}")
@@ -78,6 +81,12 @@ def main() -> int:
         print(
             f"  cosine of a clip with itself played backwards {reversal['reversal_cosine']:.3f}, "
             f"with its nearest other clip {reversal['nearest_other_cosine']:.3f}"
+        )
+        kinds = ("same_combo", "shape_only", "motion_only", "shape_and_motion", "colour")
+        above = ", ".join(f"{kind} {intruders[f'above_own_{kind}']:.2f}" for kind in kinds)
+        print(f"  {intruders['misses']:.0f} R@5 misses; clips above the own clip per miss: {above}")
+        print(
+            f"  the own clip beats a clip of its own combo {100 * intruders['own_beats_same_combo']:.1f} % of the time"
         )
     if args.out is not None:
         args.out.write_text(json.dumps(report, indent=2) + "\n")

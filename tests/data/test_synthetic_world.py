@@ -287,7 +287,8 @@ def test_a_details_foil_keeps_the_object_and_motion_and_states_a_false_detail() 
         foil = foil_factors(clip, "details", frozenset(), rng)  # the combo stays, so no split is needed
         assert (foil.shape, foil.colour, foil.motion) == (clip.shape, clip.colour, clip.motion)
         assert all(getattr(foil, name) != getattr(clip, name) for name in details)
-        true_words = {w for name, vocab in zip(details, vocabularies) for w in vocab[getattr(clip, name)]}
+        pairs = zip(details, vocabularies, strict=True)
+        true_words = {w for name, vocab in pairs for w in vocab[getattr(clip, name)]}  # type: ignore[index]
         every_word = {w for vocab in vocabularies for words in vocab.values() for w in words}
         caption = dataset[i].foils[0]
         if not _words(caption, every_word - true_words):

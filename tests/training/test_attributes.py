@@ -10,6 +10,7 @@ from training.data.synthetic import EvalSet
 from training.data.synthetic.vocabulary import Colour, Motion, Shape
 from training.eval.attributes import (
     factor_labels,
+    outranking_clips,
     time_reversal_similarity,
     top1_confusions,
     top1_factor_matches,
@@ -71,3 +72,25 @@ def test_time_reversal_similarity_tells_an_order_blind_embedding_from_an_order_a
     aware = time_reversal_similarity(video, -video)
     assert aware["reversal_cosine"] == pytest.approx(-1.0)
     assert aware["nearest_other_cosine"] == blind["nearest_other_cosine"]
+
+
+def test_outranking_clips_sorts_the_intruders_of_a_miss_by_what_they_share() -> None:
+    # Six clips (shape, colour, motion): 0 and 1 one combo (square, red, left); 2 (disc, red, left);
+    # 3 (square, red, right); 4 (disc, red, right); 5 (square, blue, left).
+    labels = {
+        "shape": np.array([Shape.SQUARE, Shape.SQUARE, Shape.DISC, Shape.SQUARE, Shape.DISC, Shape.SQUARE]),
+        "colour": np.array([Colour.RED] * 5 + [Colour.BLUE]),
+        "motion": np.array([Motion.LEFT, Motion.LEFT, Motion.LEFT, Motion.RIGHT, Motion.RIGHT, Motion.LEFT]),
+    }
+    similarity = torch.eye(6)  # every caption finds its own clip first ...
+    similarity[0] = torch.tensor([0.1, 0.9, 0.8, 0.7, 0.6, 0.5])  # ... but caption 0 ranks it last
+    report = outranking_clips(similarity, labels, k=5)
+    assert report["misses"] == 1.0
+    assert report["above_own_same_combo"] == 1.0  # clip 1
+    assert report["above_own_shape_only"] == 1.0  # clip 2
+    assert report["above_own_motion_only"] == 1.0  # clip 3
+    assert report["above_own_shape_and_motion"] == 1.0  # clip 4
+    assert report["above_own_colour"] == 1.0  # clip 5
+    # Pairs of one combo: (0, 1), where clip 1 wins, and (1, 0), where the own clip wins.
+    assert report["own_beats_same_combo"] == 0.5
+    assert outranking_clips(similarity, labels, k=6)["misses"] == 0.0

@@ -24,14 +24,14 @@ def demo_model() -> VideoTextConfig:
     of small objects too slowly for this budget (docs/results.md, "the patch stem")."""
     tiny = presets["tiny"]
     assert isinstance(tiny, VideoTextConfig)
-    return dataclasses.replace(tiny, video=dataclasses.replace(tiny.video, patch_stem="conv", stem_frames=3))
+    return dataclasses.replace(tiny, video=dataclasses.replace(tiny.video, patch_stem="conv"))
 
 
 def config(seed: int = 0) -> PipelineConfig:
     data = SyntheticDataConfig(seed=seed)
     stage1 = Stage1Config(
         loop=LoopConfig(
-            total_steps=4500, global_batch=32, peak_lr=1e-3, warmup_steps=50, decay="cosine", final_lr=1e-5,
+            total_steps=6000, global_batch=32, peak_lr=1e-3, warmup_steps=50, decay="cosine", final_lr=1e-5,
             weight_decay=1e-4, adam_beta2=0.98, log_every=10, checkpoint_every=250,
         ),
         model=demo_model(),

@@ -67,3 +67,40 @@ def time_reversal_similarity(video: torch.Tensor, reversed_video: torch.Tensor) 
         "reversal_cosine": float((video * reversed_video).sum(dim=1).mean()),
         "nearest_other_cosine": float(similarity.max(dim=1).values.mean()),
     }
+
+
+def outranking_clips(
+    similarity: torch.Tensor, labels: dict[str, npt.NDArray[np.int64]], k: int = 5
+) -> dict[str, float]:
+    """What ranks above a caption's own clip when R@k misses it, by which factors the intruder shares.
+
+    similarity [Q, N] with clip i caption i's own. Returns the number of misses, then for them the mean
+    count of higher-ranked clips of the query's own combo ("same_combo": every caption fits them, so only
+    the details a caption mentions, such as size or backdrop, can rank the own clip first), of clips that
+    differ only in shape, only in motion, in both (colour shared), and in colour; and over all queries, how
+    often the own clip beats a clip of its own combo ("own_beats_same_combo": 0.5 when the model ignores
+    every detail, 1 when it reads them all).
+    """
+    own = similarity.diagonal()[:, None]
+    above = (similarity > own).numpy()
+    colour, shape, motion = (labels[name] for name in ("colour", "shape", "motion"))
+    same_colour = colour[:, None] == colour[None, :]
+    same_shape = shape[:, None] == shape[None, :]
+    same_motion = motion[:, None] == motion[None, :]
+    same_combo = same_colour & same_shape & same_motion
+    misses = above.sum(axis=1) >= k
+    kinds = {
+        "same_combo": same_combo,
+        "shape_only": same_colour & ~same_shape & same_motion,
+        "motion_only": same_colour & same_shape & ~same_motion,
+        "shape_and_motion": same_colour & ~same_shape & ~same_motion,
+        "colour": ~same_colour,
+    }
+    report = {"misses": float(misses.sum())}
+    for name, kind in kinds.items():
+        report[f"above_own_{name}"] = (
+            float((above & kind)[misses].sum(axis=1).mean()) if misses.any() else 0.0
+        )
+    others = same_combo & ~np.eye(len(colour), dtype=bool)
+    report["own_beats_same_combo"] = float((~above[others]).mean()) if others.any() else float("nan")
+    return report
