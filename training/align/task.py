@@ -34,7 +34,8 @@ class AlignConfig:
     # Start from the temperature stage 1 learnt (its checkpoint's metadata), not init_temperature: the
     # towers arrive trained, and restarting at 0.07 spends the first steps on a softer loss than the one
     # the stage-1 embeddings were shaped by. Falls back to init_temperature when the checkpoint has none.
-    # Measured on the demo run: the same t2v R@5 (86.6 %), R@1 +2 points (docs/results.md), so off.
+    # Measured on two demo runs (docs/results.md): t2v R@5 86.6 % either way on one, 88.0 vs 86.8 % on the
+    # other; the demo recipe turns it on.
     temperature_from_stage1: bool = False
     seed: int = 0
     data: SyntheticDataConfig = dataclasses.field(default_factory=SyntheticDataConfig)

@@ -76,7 +76,7 @@ def foil_factors(
             speed=_other(factors.speed, Speed, rng),
         )
     else:
-        raise ValueError(f"unknown foil factor {changed!r}; expected motion, shape or colour")
+        raise ValueError(f"unknown foil factor {changed!r}; expected motion, shape, colour or details")
     candidates = [f for f in others if f.combo_id in allowed]
     if not candidates:
         raise ValueError(f"no {changed} foil of combo {factors.combo_id} lies in the split")
