@@ -161,6 +161,30 @@ def test_align_starts_from_the_temperature_stage1_learnt(tmp_path: Path, stage1_
     assert AlignTask(follows, model, encoder, None, None).loss.temperature() == pytest.approx(0.07)
 
 
+def test_align_with_a_locked_text_tower_moves_only_the_video_side(
+    tmp_path: Path, stage1_checkpoint: Path
+) -> None:
+    from training.align import AlignConfig, train_align
+    from training.checkpoint import save_model_checkpoint
+
+    stage1 = load_model_checkpoint(stage1_checkpoint)
+    assert isinstance(stage1, VideoTextModel)
+    save_model_checkpoint(tmp_path / "encoder", stage1.vision_encoder)
+    config = AlignConfig(
+        loop=tiny_loop(3, peak_lr=3e-3), stage1=str(stage1_checkpoint), encoder=str(tmp_path / "encoder"),
+        train_text_tower=False,
+    )  # fmt: skip
+    train_align(config, RandomSource(batch=8), tmp_path / "run", progress=False)
+    assert not any(key.startswith("text_encoder") for key in _weights(tmp_path / "run"))
+    aligned = load_model_checkpoint(tmp_path / "run" / "model")
+    assert isinstance(aligned, VideoTextModel)
+    before, after = stage1.state_dict(), aligned.state_dict()
+    text = [k for k in before if k.startswith("text_encoder.")]
+    pooler = [k for k in before if k.startswith("contrastive_vision_pooler.")]
+    assert text and all(torch.equal(before[k], after[k]) for k in text)
+    assert any(not torch.equal(before[k], after[k]) for k in pooler)
+
+
 def test_stage1_token_drop_stops_at_token_drop_until() -> None:
     """Before `token_drop_until` the pooled video embedding comes from a subset of patches (it differs from
     the full clip's); from that step on it is the full clip's, exactly."""
