@@ -25,23 +25,8 @@ from typing import Literal, TypeVar
 
 import numpy as np
 
+from training.data.synthetic import vocabulary as vocab
 from training.data.synthetic.factors import ClipFactors
-from training.data.synthetic.vocabulary import (
-    BACKDROP_COLOUR_WORDS,
-    BACKDROP_WORDS,
-    REVERSED_MOTION,
-    SIZE_WORDS,
-    SPEED_WORDS,
-    TEXTURE_WORDS,
-    Backdrop,
-    BackdropColour,
-    Colour,
-    Motion,
-    Shape,
-    Size,
-    Speed,
-    Texture,
-)
 
 FoilFactor = Literal["motion", "shape", "colour", "details"]
 
@@ -56,24 +41,24 @@ def foil_factors(
     motions in training and vice versa (factors.make_combo_split), so some value always qualifies.
     """
     if changed == "motion":
-        reverse = REVERSED_MOTION.get(factors.motion)
+        reverse = vocab.REVERSED_MOTION.get(factors.motion)
         if reverse is not None:
             flipped = dataclasses.replace(factors, motion=reverse)
             if flipped.combo_id in allowed:
                 return flipped
-        others = [dataclasses.replace(factors, motion=m) for m in Motion if m != factors.motion]
+        others = [dataclasses.replace(factors, motion=m) for m in vocab.Motion if m != factors.motion]
     elif changed == "shape":
-        others = [dataclasses.replace(factors, shape=s) for s in Shape if s != factors.shape]
+        others = [dataclasses.replace(factors, shape=s) for s in vocab.Shape if s != factors.shape]
     elif changed == "colour":
-        others = [dataclasses.replace(factors, colour=c) for c in Colour if c != factors.colour]
+        others = [dataclasses.replace(factors, colour=c) for c in vocab.Colour if c != factors.colour]
     elif changed == "details":
         return dataclasses.replace(
             factors,
-            size=_other(factors.size, Size, rng),
-            texture=_other(factors.texture, Texture, rng),
-            backdrop=_other(factors.backdrop, Backdrop, rng),
-            backdrop_colour=_other(factors.backdrop_colour, BackdropColour, rng),
-            speed=_other(factors.speed, Speed, rng),
+            size=_other(factors.size, vocab.Size, rng),
+            texture=_other(factors.texture, vocab.Texture, rng),
+            backdrop=_other(factors.backdrop, vocab.Backdrop, rng),
+            backdrop_colour=_other(factors.backdrop_colour, vocab.BackdropColour, rng),
+            speed=_other(factors.speed, vocab.Speed, rng),
         )
     else:
         raise ValueError(f"unknown foil factor {changed!r}; expected motion, shape, colour or details")
@@ -83,7 +68,7 @@ def foil_factors(
     return candidates[int(rng.integers(len(candidates)))]
 
 
-_Detail = TypeVar("_Detail", Size, Texture, Backdrop, BackdropColour, Speed)
+_Detail = TypeVar("_Detail", vocab.Size, vocab.Texture, vocab.Backdrop, vocab.BackdropColour, vocab.Speed)
 
 
 def _other(value: _Detail, kind: type[_Detail], rng: np.random.Generator) -> _Detail:
@@ -93,11 +78,11 @@ def _other(value: _Detail, kind: type[_Detail], rng: np.random.Generator) -> _De
 
 def _detail_words(factors: ClipFactors) -> set[str]:
     return {
-        *SIZE_WORDS[factors.size],
-        *TEXTURE_WORDS[factors.texture],
-        *BACKDROP_WORDS[factors.backdrop],
-        *BACKDROP_COLOUR_WORDS[factors.backdrop_colour],
-        *SPEED_WORDS[factors.speed],
+        *vocab.SIZE_WORDS[factors.size],
+        *vocab.TEXTURE_WORDS[factors.texture],
+        *vocab.BACKDROP_WORDS[factors.backdrop],
+        *vocab.BACKDROP_COLOUR_WORDS[factors.backdrop_colour],
+        *vocab.SPEED_WORDS[factors.speed],
     }
 
 
