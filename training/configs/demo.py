@@ -1,7 +1,7 @@
 """The `tiny` demo model the service uses by default: stage 1 -> stage 2 -> LiT re-alignment.
 
 Run (192k + 12.8k + 19.2k clip-steps; 58.8 minutes on this 2-core CPU at its 2026-12-02 speed of about
-61 clips/s in stage 1, about 68 minutes at the 52-55 clips/s it gave on 2026-12-01: docs/results.md):
+62 clips/s in stage 1, about 68 minutes at the 52-55 clips/s it gave on 2026-12-01: docs/results.md):
     videoprism-train demo --out runs/demo --seed 0
 Smoke variant (seconds, used by tests): `smoke(seed)`.
 """
