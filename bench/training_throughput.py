@@ -7,7 +7,7 @@ on random clips of the synthetic world's shape, after warm-up steps.
 `--model demo` is the demo recipe's `tiny` with the conv stem, `tiny` the preset (linear patchify).
 
 Prints the machine (CPU, cores, load average: a shared machine gives lower bounds) and writes
-bench/results/training_throughput_MODEL.json. The demo recipe's CPU time is its clip-steps per stage divided
+bench/results/training_throughput_MODEL.json (MODEL_bf16 with `--precision bf16`). The demo recipe's CPU time is its clip-steps per stage divided
 by these rates.
 """
 
@@ -99,7 +99,8 @@ def main() -> None:
         "precision": args.precision,
         "clips_per_s": rates,
     }
-    print("wrote", write_result(f"training_throughput_{args.model}", payload))
+    suffix = "" if args.precision == "fp32" else f"_{args.precision}"
+    print("wrote", write_result(f"training_throughput_{args.model}{suffix}", payload))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/stage1_study.py --out runs/study/G --steps 900 --patch 16 [--lr 1e-3]
         [--batch 32] [--beta2 0.98] [--pooler-gain 8] [--group 0] [--stem linear] [--stem-frames 1] [--token-drop 0] [--drop-until 0]
         [--foils motion shape]
-        [--threads 1]
+        [--threads 1] [--precision fp32]
 
 The model is `tiny` with the given patch size and no logit cap. Prints the training throughput, the
 retrieval metrics of `videoprism-train eval` (500 held-out clips) and, for each of colour, shape and motion,
@@ -70,6 +70,7 @@ def main() -> int:
     )  # fmt: skip
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--eval-clips", type=int, default=500)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="LoopConfig.precision")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -89,7 +90,7 @@ def main() -> int:
     )
     loop = LoopConfig(
         total_steps=args.steps, global_batch=args.batch, peak_lr=args.lr, warmup_steps=args.warmup,
-        decay="cosine", final_lr=1e-5, adam_beta2=args.beta2, log_every=10,
+        decay="cosine", final_lr=1e-5, adam_beta2=args.beta2, log_every=10, precision=args.precision,
     )  # fmt: skip
     config = Stage1Config(
         loop=loop, model=model_config, token_drop=args.token_drop, token_drop_until=args.drop_until,

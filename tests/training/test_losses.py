@@ -26,6 +26,19 @@ def test_contrastive_loss_matches_a_direct_computation_and_is_symmetric() -> Non
     assert torch.allclose(loss(t, v)["contrastive_loss"], out["contrastive_loss"], atol=1e-6)
 
 
+def test_contrastive_logits_stay_fp32_under_bf16_autocast() -> None:
+    # Near-duplicate captions differ in the third decimal of their cosine: bf16 logits would round that away.
+    torch.manual_seed(0)
+    v, t = _unit(torch.randn(32, 64)), _unit(torch.randn(32, 64))
+    loss = ContrastiveLoss(init_temperature=0.01)
+    plain = loss(v, t, foils=t)
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        mixed = loss(v, t, foils=t)
+    assert mixed["contrastive_loss"].dtype == torch.float32
+    assert torch.equal(mixed["contrastive_loss"], plain["contrastive_loss"])
+    assert torch.equal(mixed["foil_accuracy"], plain["foil_accuracy"])
+
+
 def test_aligned_pairs_give_a_lower_loss_than_shuffled_pairs() -> None:
     torch.manual_seed(1)
     v = _unit(torch.randn(16, 32))

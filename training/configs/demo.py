@@ -1,7 +1,8 @@
 """The `tiny` demo model the service uses by default: stage 1 -> stage 2 -> LiT re-alignment.
 
-Run (192k + 12.8k + 19.2k clip-steps; 58.8 minutes on this 2-core CPU at its 2026-12-02 speed of about
-62 clips/s in stage 1, about 68 minutes at the 52-55 clips/s it gave on 2026-12-01: docs/results.md):
+Run (272k + 12.8k + 19.2k clip-steps; 47.7 minutes on this 2-core CPU on 2026-12-02 afternoon, stage 1 at a
+median 107.6 clips/s; the same host ran stage 1 at 52-62 clips/s on 2026-12-01/02 morning, where this recipe
+would take 80-95 minutes: docs/results.md, "Demo model"):
     videoprism-train demo --out runs/demo --seed 0
 Smoke variant (seconds, used by tests): `smoke(seed)`.
 """
@@ -32,7 +33,7 @@ def config(seed: int = 0) -> PipelineConfig:
     data = SyntheticDataConfig(seed=seed)
     stage1 = Stage1Config(
         loop=LoopConfig(
-            total_steps=6000, global_batch=32, peak_lr=1e-3, warmup_steps=50, decay="cosine", final_lr=1e-5,
+            total_steps=8500, global_batch=32, peak_lr=1e-3, warmup_steps=50, decay="cosine", final_lr=1e-5,
             weight_decay=1e-4, adam_beta2=0.98, log_every=10, checkpoint_every=250,
         ),
         model=demo_model(),
