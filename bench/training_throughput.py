@@ -7,8 +7,8 @@ on random clips of the synthetic world's shape, after warm-up steps.
 `--model demo` is the demo recipe's `tiny` with the conv stem, `tiny` the preset (linear patchify).
 
 Prints the machine (CPU, cores, load average: a shared machine gives lower bounds) and writes
-bench/results/training_throughput_MODEL.json (MODEL_bf16 with `--precision bf16`). The demo recipe's CPU time is its clip-steps per stage divided
-by these rates.
+bench/results/training_throughput_MODEL.json (MODEL_bf16 with `--precision bf16`). The demo recipe's CPU
+time is its clip-steps per stage divided by these rates.
 """
 
 from __future__ import annotations
