@@ -51,6 +51,14 @@ class ContrastiveLoss(nn.Module):
     def forward(
         self, video: torch.Tensor, text: torch.Tensor, foils: torch.Tensor | None = None
     ) -> dict[str, torch.Tensor]:
+        # Out of autocast: a bf16 cosine has a resolution of about 0.004, which the logit scale (up to 100)
+        # turns into logit noise of up to 0.4, enough to reorder near-duplicate captions.
+        with torch.autocast(device_type=video.device.type, enabled=False):
+            return self._scores(video, text, foils)
+
+    def _scores(
+        self, video: torch.Tensor, text: torch.Tensor, foils: torch.Tensor | None
+    ) -> dict[str, torch.Tensor]:
         all_video = all_gather_with_grad(video)
         all_text = all_gather_with_grad(text)
         if foils is not None:
@@ -60,11 +68,8 @@ class ContrastiveLoss(nn.Module):
             offset = dist.get_rank() * video.shape[0]
         labels = torch.arange(video.shape[0], device=video.device) + offset
         scale = self.logit_scale.clamp(max=MAX_LOGIT_SCALE).exp()
-        # Out of autocast: a bf16 cosine has a resolution of about 0.004, which the logit scale (up to 100)
-        # turns into logit noise of 0.4 and a slower stage 1 (docs/results.md, "bf16").
-        with torch.autocast(device_type=video.device.type, enabled=False):
-            logits_v2t = scale * video.float() @ all_text.float().T  # (b, B), or (b, B + B * F) with foils
-            logits_t2v = scale * text.float() @ all_video.float().T  # (b, B)
+        logits_v2t = scale * video.float() @ all_text.float().T  # (b, B), or (b, B + B * F) with foils
+        logits_t2v = scale * text.float() @ all_video.float().T  # (b, B)
         loss = 0.5 * (F.cross_entropy(logits_v2t, labels) + F.cross_entropy(logits_t2v, labels))
         with torch.no_grad():
             accuracy = (logits_v2t.argmax(dim=1) == labels).float().mean()
@@ -73,8 +78,7 @@ class ContrastiveLoss(nn.Module):
             with torch.no_grad():
                 # How often a clip scores its caption above each of its own foils: the question foils ask.
                 own_foils = foils.float().view(video.shape[0], -1, foils.shape[-1])  # (b, F, D)
-                with torch.autocast(device_type=video.device.type, enabled=False):
-                    foil_logits = scale * torch.einsum("bd,bfd->bf", video.float(), own_foils)
+                foil_logits = scale * torch.einsum("bd,bfd->bf", video.float(), own_foils)
                 caption_logits = logits_v2t.gather(1, labels[:, None])
                 metrics["foil_accuracy"] = (caption_logits > foil_logits).float().mean()
         return metrics
