@@ -35,12 +35,11 @@ class AlignConfig:
     # Start from the temperature stage 1 learnt (its checkpoint's metadata), not init_temperature: the
     # towers arrive trained, and restarting at 0.07 spends the first steps on a softer loss than the one
     # the stage-1 embeddings were shaped by. Falls back to init_temperature when the checkpoint has none.
-    # Measured on two demo runs (docs/results.md): t2v R@5 86.6 % either way on one, 88.0 vs 86.8 % on the
-    # other; the demo recipe turns it on.
+    # The demo recipe turns it on (docs/results.md has the runs).
     temperature_from_stage1: bool = False
     # Lock the stage-1 text tower too, so only the auxiliary layers and pooler learn (the video side moves
     # to the text side): the text embeddings keep the stage-1 geometry that a short re-alignment at a
-    # fresh learning rate otherwise partly undoes. The demo recipe locks it (89.6 vs 88.0 %, docs/results.md).
+    # fresh learning rate otherwise partly undoes. The demo recipe locks it (docs/results.md).
     train_text_tower: bool = True
     seed: int = 0
     data: SyntheticDataConfig = dataclasses.field(default_factory=SyntheticDataConfig)

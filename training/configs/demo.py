@@ -1,8 +1,6 @@
 """The `tiny` demo model the service uses by default: stage 1 -> stage 2 -> LiT re-alignment.
 
-Run (272k + 12.8k + 19.2k clip-steps; 47.7 minutes on this 2-core CPU on 2026-12-02 afternoon, stage 1 at a
-median 107.6 clips/s; the same host ran stage 1 at 52-62 clips/s on 2026-12-01/02 morning, where this recipe
-would take 80-95 minutes: docs/results.md, "Demo model"):
+Run (272k + 12.8k + 19.2k clip-steps; wall time and retrieval per run in docs/results.md, "Demo model"):
     videoprism-train demo --out runs/demo --seed 0
 Smoke variant (seconds, used by tests): `smoke(seed)`.
 """
@@ -58,7 +56,7 @@ def config(seed: int = 0) -> PipelineConfig:
         ),
         # The towers arrive trained at stage 1's sharp temperature, and the stage-1 text tower stays as it
         # is: restarting at 0.07 and retraining the text side cost retrieval even on the stage-1 encoder
-        # itself (t2v R@5 86.8 -> 88.0 -> 89.6 % on the same stage-1/2 models, docs/results.md).
+        # itself (docs/results.md).
         temperature_from_stage1=True,
         train_text_tower=False,
         seed=seed, data=data,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -99,7 +98,7 @@ def run_training(
     start = load_state(run_dir, trainable, optimizer) if resume and has_state(run_dir) else 0
     log = MetricsLog(run_dir / "metrics.jsonl", enabled=info.is_main)
     if info.is_main:
-        log.write({"event": "start", "step": start, "world_size": info.world_size, **_flat(run_config)})
+        log.write({"event": "start", "step": start, "world_size": info.world_size, "config": run_config})
     end = loop.total_steps if stop_after is None else min(loop.total_steps, start + stop_after)
     bar = tqdm(total=end - start, disable=not (progress and info.is_main), desc=run_dir.name, leave=False)
     last: dict[str, float] = {}
@@ -148,12 +147,3 @@ def _checkpoint(
         save_state(run_dir, trainable, optimizer, step, run_config)
         task.export(run_dir / "model")
     barrier(info)
-
-
-def _flat(config: dict[str, Any]) -> dict[str, Any]:
-    return {"config": config}
-
-
-def config_dict(config: Any) -> dict[str, Any]:
-    """A dataclass config as a JSON-ready dict (the 'resolved config' stored with every run)."""
-    return dataclasses.asdict(config)

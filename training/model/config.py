@@ -118,8 +118,7 @@ _LARGE = _video(num_frames=8, width=1024, num_heads=16, mlp_dim=4096, num_spatia
 # and reaches a higher held-out recall after the same number of steps (an object of the synthetic world
 # then covers one to four of the 16 patches of a frame instead of a few percent of 64). No logit cap: a
 # from-scratch model this small never nears the official cap of 50, and without it attention runs as one
-# fused scaled-dot-product kernel instead of materialised logits passed through tanh (14 -> 24 clips/s in
-# stage 1 at 8x8 patches).
+# fused scaled-dot-product kernel instead of materialised logits passed through tanh (docs/results.md).
 _TINY = _video(
     patch_size=16, pos_grid=4, num_frames=8, image_size=64, width=96, num_heads=3, mlp_dim=384,
     num_spatial_layers=4, num_temporal_layers=2, atten_logit_cap=0.0,

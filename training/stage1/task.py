@@ -47,9 +47,8 @@ class Stage1Config:
     pooler_logit_gain: float = 8.0
     # > 0: re-draw the temporal position embedding with this std. The official 0.02 is 2 % of the
     # LayerNormed spatial tokens it is added to, and the demo model's commonest motion errors are time
-    # reversals (left/right, approach/separate: scripts/retrieval_diagnosis.py). Measured on the demo recipe:
-    # 0.5 trains slower (loss 0.93 vs 0.40 at step 1750, docs/results.md), so off. 0 keeps the official
-    # init. Ignored when a model is passed in.
+    # reversals (left/right, approach/separate). On the demo recipe 0.5 trained slower (docs/results.md),
+    # so it is off. 0 keeps the official init. Ignored when a model is passed in.
     temporal_pos_std: float = 0.0
     seed: int = 0
     data: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
