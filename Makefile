@@ -1,26 +1,57 @@
 # Two commands set everything up on a fresh Debian machine: `make run` and `make test`.
 # The virtual environment lives in .venv/ so `.venv/bin/videoprism-serve` works afterwards.
+# `make run` installs only what serving needs (the `serve` extra and ffmpeg: no torch, Ray, Playwright,
+# chromium or nginx); `make test` adds training, the client tools and the test tools on top.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+SERVE_STAMP := $(VENV)/.serve-stamp
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 PYTEST_ARGS ?=
+TORCH_VERSION := 2.13.0
+# PyTorch's CPU-only wheels. PyPI's Linux torch wheel is the CUDA build (several GB), so torch never comes
+# from PyPI: a local CPU wheel (a find-links directory in the pip configuration) is used when there is
+# one, else this index.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: run test lint typecheck unit system-deps venv bench report reliability cluster-test clean proto
+.PHONY: run test lint typecheck unit system-deps serve-system-deps venv serve-venv torch-cpu bench report \
+	reliability cluster-test clean proto
 
+serve-venv: $(SERVE_STAMP)
 venv: $(STAMP)
 
-# torch is pinned and installed first, on its own, so pip takes the local CPU build and never a CUDA wheel.
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[serve,train,dev,client,bulk]' --config-settings editable_mode=compat
-	touch $(STAMP)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 
-# OS packages the service and its tests use; installed only when missing.
+$(SERVE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[serve]' --config-settings editable_mode=compat
+	touch $@
+
+# Installed first and on its own, so the extras below find torch satisfied and never resolve a CUDA wheel.
+torch-cpu: | $(BIN)/python
+	@if $(BIN)/pip install -q --no-deps --no-index torch==$(TORCH_VERSION) 2>/dev/null; then \
+		echo "torch $(TORCH_VERSION): local CPU wheel"; \
+	else \
+		echo "torch $(TORCH_VERSION): CPU wheel from $(TORCH_INDEX)"; \
+		$(BIN)/pip install -q torch==$(TORCH_VERSION) --index-url $(TORCH_INDEX); \
+	fi
+
+$(STAMP): pyproject.toml $(SERVE_STAMP)
+	$(MAKE) torch-cpu
+	$(BIN)/pip install -q -e '.[serve,train,dev,client,bulk]' --config-settings editable_mode=compat
+	touch $@
+
+# The one OS package serving needs; installed only when missing.
+serve-system-deps:
+	@command -v ffmpeg >/dev/null 2>&1 || { \
+		echo "installing OS packages: ffmpeg"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq ffmpeg >/dev/null; \
+	}
+
+# OS packages the tests use (Redis, nginx for the cluster test, chromium for the browser test).
 system-deps:
 	@missing=""; \
 	command -v ffmpeg >/dev/null 2>&1 || missing="$$missing ffmpeg"; \
@@ -32,7 +63,7 @@ system-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-run: $(STAMP) system-deps
+run: $(SERVE_STAMP) serve-system-deps
 	$(BIN)/videoprism-serve
 
 lint: $(STAMP)

@@ -4,6 +4,13 @@ batch size / delay, driven by the same load generator (pinned to other cores) on
 video. Goal: this service >= 1.3x the best peer's throughput at an equal or lower p99.
 
     .venv/bin/python -m bench.compare_peers [--seconds 5] [--server-cpus 1] [--client-cpus 0]
+
+Full-size row (issue 28): `--full-size BUNDLE` serves that bundle (e.g. `base` from bench/real_size.py's
+`--keep`) instead, with every core given to each server (ours chooses its own parallelism; the peers get
+one session with all cores as intra-op threads) and pre-decoded clips of the bundle's shape at 1 and 4
+clients. Goal: ours >= 1.0x the best peer's throughput and <= 1.05x its single-client latency.
+
+    .venv/bin/python -m bench.compare_peers --full-size DIR [--seconds 60]
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from bench.loadgen.runner import closed_loop
 from bench.loadgen.serve_process import ServerProcess, free_port, videoprism_serve
 from bench.loadgen.verdict import best_of_rounds, verdict
 from bench.loadgen.workloads import frames_body, text_body
+from bench.peers_full_size import run_full_size
 
 BATCH = {"text": (32, 2.0), "video": (8, 5.0)}  # max batch size, max queue delay (ms), for every server
 LOADS = {"text": (1, 8, 32, 64), "frames": (1, 8, 16), "grpc-text": (32, 64)}
@@ -100,7 +108,11 @@ def main() -> None:
     parser.add_argument("--client-cpus", default="0", help="cores the load generator is pinned to")
     parser.add_argument("--servers", default="videoprism,ray_serve,litserve")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--full-size", type=Path, help="a full-size bundle: the full-size row only")
     args = parser.parse_args()
+    if args.full_size is not None:
+        run_full_size(args.full_size, args.servers.split(","), args.seconds)
+        return
     server_cpus, client_cpus = _cpus(args.server_cpus), _cpus(args.client_cpus)
     os.sched_setaffinity(0, client_cpus)
     print(machine_line())

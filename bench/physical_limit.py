@@ -1,7 +1,7 @@
 """Physical limit: how close the video encoder gets to this CPU's dense-matmul peak.
 
 Peak = measured fp32 GEMM GFLOP/s (numpy, and an ONNX Runtime MatMul at the same thread counts the encoder
-runs with). FLOPs per clip are counted from the ONNX graph itself (every MatMul/Gemm/Einsum, with the real
+runs with); the int8 peak is ONNX Runtime's MatMulInteger (what int8 bundles run on) at the same counts. FLOPs per clip are counted from the ONNX graph itself (every MatMul/Gemm/Einsum, with the real
 shapes read back from one ONNX Runtime run) and cross-checked against the analytic count of the `tiny` preset.
 Fraction of peak = encoder clips/s x FLOPs per clip / peak.
 
@@ -110,6 +110,25 @@ def matmul_peak(threads: int, n: int, seconds: float) -> float:
     return per_s * 2 * n**3 / 1e9
 
 
+def matmul_int8_peak(threads: int, n: int, seconds: float) -> float:
+    """GIGA-OP/s (a multiply-add is 2) of an n x n x n uint8 x int8 -> int32 MatMulInteger in ONNX Runtime: the
+    kernel an int8 bundle's dynamically quantized MatMuls run on (VNNI / AMX where the CPU has them)."""
+    a = helper.make_tensor_value_info("a", TensorProto.UINT8, [n, n])
+    b = helper.make_tensor_value_info("b", TensorProto.INT8, [n, n])
+    c = helper.make_tensor_value_info("c", TensorProto.INT32, [n, n])
+    model = helper.make_model(
+        helper.make_graph([helper.make_node("MatMulInteger", ["a", "b"], ["c"])], "mmi", [a, b], [c]),
+        opset_imports=[helper.make_opsetid("", 18)],
+        ir_version=10,
+    )
+    session = _session(model, threads)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, (n, n), dtype=np.uint8)
+    w = rng.integers(-127, 127, (n, n), dtype=np.int8)
+    per_s, _ = _rate(lambda: session.run(None, {"a": x, "b": w}), seconds)
+    return per_s * 2 * n**3 / 1e9
+
+
 def numpy_peak(n: int, seconds: float) -> float:
     x = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
     per_s, _ = _rate(lambda: x @ x, seconds)
@@ -151,13 +170,17 @@ def main() -> None:
         rows.append(row)
         print(f"threads={threads}: ORT fp32 GEMM {args.gemm_n}^3 peak {peak:7.1f} GFLOP/s; encoder batch "
               f"{args.batch}: {clips_per_s:8.1f} clips/s = {achieved:6.1f} GFLOP/s = {100 * achieved / peak:5.1f} % of peak")  # fmt: skip
+    int8_peaks = {t: matmul_int8_peak(t, args.gemm_n, args.seconds) for t in thread_counts}
+    for threads, peak in int8_peaks.items():
+        print(f"threads={threads}: ORT int8 MatMulInteger {args.gemm_n}^3 peak {peak:7.1f} GOP/s")
     np_peak = numpy_peak(args.gemm_n, args.seconds)
     print(f"numpy fp32 GEMM {args.gemm_n}^3 (default BLAS threads): {np_peak:.1f} GFLOP/s")
     path = write_result(
         "physical_limit",
         {"machine": machine(), "bundle": str(args.bundle), "batch": args.batch, "gemm_n": args.gemm_n,
          "flops_per_clip_graph": flops_graph, "flops_per_clip_analytic_tiny": flops_analytic,
-         "numpy_gemm_gflops": np_peak, "max_threads": ort_threads, "rows": rows},
+         "numpy_gemm_gflops": np_peak,
+         "ort_int8_matmul_peak_gops": {str(t): p for t, p in int8_peaks.items()}, "max_threads": ort_threads, "rows": rows},
     )  # fmt: skip
     print(f"wrote {path}")
 

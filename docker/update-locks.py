@@ -1,8 +1,11 @@
-"""Regenerate docker/requirements-{serve,gpu}.lock from pyproject.toml's extras.
+"""Regenerate docker/requirements-{serve,gpu}.lock from pyproject.toml's extras, with hashes.
 
-The images install these exact pins with `--no-deps`, so a build never re-resolves and two builds of the same
-commit get the same packages. Run from the repo root after changing an extra: `python docker/update-locks.py`.
-It asks PyPI through `pip install --dry-run --report` (no download of the wheels themselves).
+The images install these exact pins with `--no-deps`, and pip checks every downloaded file against its
+`--hash` (the hashes switch pip into `--require-hashes` mode), so a build never re-resolves, two builds of
+the same commit get the same bytes, and a tampered or replaced upload fails the build. Run from the repo root
+after changing an extra: `python docker/update-locks.py`. It resolves with `uv pip compile --generate-hashes`
+(`uv` is in the dev extra) for the images' interpreter and platform, asking the package index for metadata
+and hashes only (no wheel is downloaded).
 
 TensorRT is not in the GPU lock: PyPI only has placeholders for its libraries, the Dockerfile installs
 it from NVIDIA's index at a pinned version (ARG TENSORRT_VERSION).
@@ -10,8 +13,8 @@ it from NVIDIA's index at a pinned version (ARG TENSORRT_VERSION).
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,25 +35,51 @@ def requirements(extra: str) -> list[str]:
     return [*project["dependencies"], *[r for r in serve if not r.startswith("onnxruntime")], *gpu]
 
 
-def resolve(reqs: list[str]) -> list[tuple[str, str]]:
+# The images' interpreters (docker/Dockerfile: python:3.11 slim; Dockerfile.gpu: Ubuntu 24.04's 3.12) and
+# platform (x86_64 glibc >= 2.28). Every file's hash of a pinned version is kept, whatever its platform.
+PYTHON_VERSION = {"serve": "3.11", "gpu": "3.12"}
+PLATFORM = "x86_64-manylinux_2_28"
+
+
+def _uv() -> str:
+    found = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    if not Path(found).exists():
+        sys.exit("docker/update-locks.py needs uv: pip install uv (it is in the dev extra)")
+    return found
+
+
+def resolve(reqs: list[str], python_version: str, constraints: list[str]) -> str:
+    """The hashed lock text of `reqs`: one `name==version` per package, each with every file's sha256."""
     with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "report.json"
-        env = {**os.environ, "PIP_CONSTRAINT": ""}  # a machine-wide constraints file must not leak in
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-             "--only-binary=:all:", "--report", str(report), *reqs],
-            check=True, env=env,
+        source = Path(tmp) / "requirements.in"
+        source.write_text("\n".join(reqs) + "\n")
+        constraint_file = Path(tmp) / "constraints.txt"
+        constraint_file.write_text("\n".join(constraints) + "\n")
+        # A machine-wide pip configuration (constraints, local wheel folders) must not leak into the lock.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
+        done = subprocess.run(
+            [_uv(), "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--generate-hashes",
+             "--no-config", "--only-binary", ":all:", "--python-version", python_version,
+             "--python-platform", PLATFORM, "--constraint", str(constraint_file), str(source)],
+            check=True, env=env, capture_output=True, text=True,
         )  # fmt: skip
-        installed = json.loads(report.read_text())["install"]
-    return sorted((i["metadata"]["name"].lower(), i["metadata"]["version"]) for i in installed)
+    return done.stdout
+
+
+def pins(lock_text: str) -> list[str]:
+    return [
+        line.split(" ", 1)[0] for line in lock_text.splitlines() if "==" in line and not line.startswith(" ")
+    ]
 
 
 def main() -> None:
+    # The GPU image is resolved within the CPU image's pins, so the two differ in the runtime only.
+    shared: list[str] = []
     for extra, label in (("serve", "serve"), ("gpu", "serve,gpu")):
-        pins = resolve(requirements(extra))
-        body = "".join(f"{name}=={version}\n" for name, version in pins)
-        (ROOT / "docker" / f"requirements-{extra}.lock").write_text(HEADER.format(extras=label) + body)
-        print(f"docker/requirements-{extra}.lock: {len(pins)} pins")
+        text = resolve(requirements(extra), PYTHON_VERSION[extra], shared)
+        shared = pins(text)
+        (ROOT / "docker" / f"requirements-{extra}.lock").write_text(HEADER.format(extras=label) + text)
+        print(f"docker/requirements-{extra}.lock: {len(pins(text))} pins")
 
 
 if __name__ == "__main__":

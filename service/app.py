@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from enum import StrEnum
+from typing import Any
 
+from service.auth import KeyStore, Principal, RateLimiter, Scope
+from service.auth.keys import principal_var
 from service.bundle.loader import load_bundle
 from service.core import InferenceCore, PrometheusMetrics, build_cache
 from service.core.cache.embedding_cache import EmbeddingCache
@@ -31,8 +33,8 @@ from service.errors import (
     OverloadedError,
     PayloadTooLargeError,
     ServiceError,
-    UnauthenticatedError,
 )
+from service.jobs.service import JobService
 from service.media import MediaIngestor
 from service.settings import Settings
 
@@ -40,6 +42,9 @@ log = logging.getLogger(__name__)
 
 # Refused requests are told to come back after this long; a queue that is full now drains within seconds.
 _OVERLOADED_RETRY_AFTER_S = 1.0
+
+# After the drain deadline, how long the cut-off requests get to write their `draining` answers.
+_CUT_OFF_ANSWER_S = 2.0
 
 # Raised by one item, these still describe the whole request or the server, so they fail the request.
 _REQUEST_LEVEL = (OverloadedError, DrainingError, NotReadyError, InternalError, PayloadTooLargeError)
@@ -62,10 +67,16 @@ class ServiceContext:
         self._core: InferenceCore | None = None
         self._cache: EmbeddingCache | None = None
         self._media: MediaIngestor | None = None
+        self._jobs: JobService | None = None
         self._in_flight = 0
         self._limited_in_flight = 0  # the part of `_in_flight` that `max_in_flight` caps
         self._idle = asyncio.Event()
         self._idle.set()
+        self._admitted: set[asyncio.Task[Any]] = set()  # the tasks of admitted requests, for `drain`
+        self._cut_off: set[asyncio.Task[Any]] = set()  # those `drain` cancelled at its deadline
+        self.metrics.in_flight.set_function(lambda: self._in_flight)
+        self.keys = KeyStore(settings.api_key_values(), settings.api_keys_file)
+        self.rate_limiter = RateLimiter(settings.rate_limit_settings())
 
     @property
     def core(self) -> InferenceCore:
@@ -92,6 +103,7 @@ class ServiceContext:
             bundle = await asyncio.to_thread(load_bundle, settings.bundle)
             self._cache = build_cache(settings.cache_settings(), self.metrics)
             self._media = _build_media(settings)
+            self._media.on_decoder_crash(self.metrics.decoder_crashed)
             core = InferenceCore.create(
                 settings.core_settings(),
                 bundle,
@@ -105,23 +117,27 @@ class ServiceContext:
             self.phase = Phase.FAILED
             raise
         self._core = core
+        prefix = self._cache.key_prefix if self._cache is not None else "vp"
+        self._jobs = JobService.build(settings, lambda: self.core, prefix)
+        self._jobs.start()
         if self.phase is Phase.LOADING:
             self.phase = Phase.READY
         log.info("ready", extra={"bundle": str(settings.bundle), "bundle_id": bundle.bundle_id})
 
-    def authenticate(self, authorization: str | None) -> None:
-        """Raises `unauthenticated` unless keys are off or `authorization` is "Bearer <a configured key>".
-        Both doors call this before reading the request, with the header / metadata value."""
-        keys = self.settings.api_key_values()
-        if not keys:
-            return
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise UnauthenticatedError("missing API key: send 'Authorization: Bearer <key>'")
-        presented = token.strip().encode()
-        # Constant-time comparison against every key, so timing reveals neither a key nor which one matched.
-        if not any(hmac.compare_digest(presented, key.encode()) for key in keys):
-            raise UnauthenticatedError("unknown API key")
+    def authenticate(self, authorization: str | None) -> Principal:
+        """The caller behind "Bearer <key>", or `unauthenticated`; everyone is anonymous when keys are off."""
+        return self.keys.authenticate(authorization)
+
+    async def authorize(self, authorization: str | None, scope: Scope | None) -> Principal:
+        """Key, then scope (`permission_denied`), then the key's rate limit (`rate_limited`): the one check
+        both doors run before reading a request, so a refused call costs no fetch, parse or cache lookup.
+        `scope` None: any valid key will do (model metadata). The principal is also set for this task, so
+        work charged after the fact (clip-seconds) lands on the right key."""
+        principal = self.keys.authenticate(authorization)
+        principal.require(scope)
+        await self.rate_limiter.admit(principal, scope)
+        principal_var.set(principal)
+        return principal
 
     def begin_drain(self) -> None:
         """Flips readiness at once; requests admitted from now on fail with `draining`."""
@@ -154,9 +170,22 @@ class ServiceContext:
             self._limited_in_flight += 1
         self._in_flight += 1
         self._idle.clear()
+        task = asyncio.current_task()
+        if task is not None:
+            self._admitted.add(task)
         try:
             yield
+        except asyncio.CancelledError:
+            # Cancelled by `drain` past its deadline: answer `draining` (never a 500 or a reset) and let
+            # the task go on to write that answer.
+            if task is None or task not in self._cut_off:
+                raise
+            task.uncancel()
+            raise DrainingError("server is shutting down: the request did not finish in time") from None
         finally:
+            if task is not None:
+                self._admitted.discard(task)
+                self._cut_off.discard(task)
             self._in_flight -= 1
             if limited:
                 self._limited_in_flight -= 1
@@ -187,7 +216,13 @@ class ServiceContext:
                 if isinstance(outcome, VideoEmbeddingResult)
                 else VideoEmbeddingResult(None, error=outcome)
             )
+        await self._charge_clip_seconds(results)
         return results
+
+    async def _charge_clip_seconds(self, results: Sequence[VideoEmbeddingResult]) -> None:
+        principal = principal_var.get()
+        if principal is not None:
+            await self.rate_limiter.charge_videos(principal, results)
 
     async def embed_texts(
         self, texts: Sequence[str], *, api: str, timeout_s: float | None = None
@@ -215,13 +250,38 @@ class ServiceContext:
         except TimeoutError:
             finished = False
             log.warning("drain deadline passed with %d requests in flight", self._in_flight)
+            await self._cut_off_remaining()
         if self._core is not None:
             finished = await self._core.drain(max(0.0, budget - (time.monotonic() - started))) and finished
         await self.close()
         return finished
 
+    async def _cut_off_remaining(self) -> None:
+        """Cancels what is still running so each answers `draining`, then kills the media children (a
+        decode blocked in a worker thread is not stopped by the cancel, but ends when its ffmpeg dies).
+        Cancelling first matters: a child killed first fails its item with a media error instead."""
+        for task in list(self._admitted):
+            self._cut_off.add(task)
+            task.cancel()
+        if self._media is not None:
+            with contextlib.suppress(Exception):
+                await self._media.aclose()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), _CUT_OFF_ANSWER_S)
+
+    @property
+    def jobs(self) -> JobService:
+        if self._jobs is None:
+            raise NotReadyError("model is still loading")
+        return self._jobs
+
     async def close(self) -> None:
         self.phase = Phase.STOPPED
+        if self._jobs is not None:
+            # Jobs cut off here stay claimed in Redis and are taken over by another replica.
+            with contextlib.suppress(Exception):
+                await self._jobs.aclose()
+            self._jobs = None
         if self._media is not None:
             with contextlib.suppress(Exception):
                 await self._media.aclose()
@@ -230,6 +290,8 @@ class ServiceContext:
             with contextlib.suppress(Exception):
                 await self._cache.close()
             self._cache = None
+        with contextlib.suppress(Exception):
+            await self.rate_limiter.close()
 
 
 def _build_media(settings: Settings) -> MediaIngestor:

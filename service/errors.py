@@ -44,6 +44,14 @@ class PayloadTooLargeError(ServiceError):
     grpc_status: ClassVar[str] = "RESOURCE_EXHAUSTED"
 
 
+class ModelNotFoundError(ServiceError):
+    """The request names a model this server does not serve."""
+
+    code = "model_not_found"
+    http_status: ClassVar[int] = 404
+    grpc_status: ClassVar[str] = "NOT_FOUND"
+
+
 class OverloadedError(ServiceError):
     """The queue is full; retry later."""
 
@@ -76,6 +84,14 @@ class UnauthenticatedError(ServiceError):
     grpc_status: ClassVar[str] = "UNAUTHENTICATED"
 
 
+class RateLimitedError(ServiceError):
+    """This API key used up its request or clip-seconds allowance; other keys are unaffected."""
+
+    code = "rate_limited"
+    http_status: ClassVar[int] = 429
+    grpc_status: ClassVar[str] = "RESOURCE_EXHAUSTED"
+
+
 class PermissionDeniedError(ServiceError):
     """The key may not do this."""
 
@@ -90,6 +106,22 @@ class DeadlineExceededError(ServiceError):
     code = "deadline_exceeded"
     http_status: ClassVar[int] = 504
     grpc_status: ClassVar[str] = "DEADLINE_EXCEEDED"
+
+
+class ClientClosedError(ServiceError):
+    """The client went away (HTTP disconnect) before the answer was ready; nobody reads this answer."""
+
+    code = "client_closed"
+    http_status: ClassVar[int] = 499
+    grpc_status: ClassVar[str] = "CANCELLED"
+
+
+class JobNotFoundError(ServiceError):
+    """No job with this id is visible to this API key (never made, made by another key, or expired)."""
+
+    code = "job_not_found"
+    http_status: ClassVar[int] = 404
+    grpc_status: ClassVar[str] = "NOT_FOUND"
 
 
 class InternalError(ServiceError):
@@ -223,7 +255,10 @@ ALL_ERRORS: tuple[type[ServiceError], ...] = (
     DrainingError,
     UnauthenticatedError,
     PermissionDeniedError,
+    RateLimitedError,
     DeadlineExceededError,
+    ClientClosedError,
+    JobNotFoundError,
     InternalError,
     UrlInvalidError,
     SchemeForbiddenError,

@@ -13,17 +13,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import threading
 from collections.abc import Iterator
 
 import uvicorn
+from fastapi import FastAPI
 
 from service.app import ServiceContext
+from service.grace import EXIT_MARGIN_S
 from service.grpc_api.server import build_grpc_server
 from service.http_api.app import create_app
+from service.http_api.ops_app import create_ops_app
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
+
+_GRPC_GRACE_MARGIN_S = 3.0
+_WATCHDOG_EXIT_CODE = 3
 
 
 class _Uvicorn(uvicorn.Server):
@@ -34,11 +42,14 @@ class _Uvicorn(uvicorn.Server):
 
 
 class ServiceProcess:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, hard_exit: bool = False) -> None:
         self.settings = settings
+        self._hard_exit = hard_exit  # only a real process may os._exit; a test's in-thread server may not
+        self._watchdog: threading.Timer | None = None
         self.context = ServiceContext(settings)
         self.http_port: int | None = None
         self.grpc_port: int | None = None
+        self.ops_port: int | None = None
         self.listening = asyncio.Event()
         self._stop = asyncio.Event()
 
@@ -46,15 +57,26 @@ class ServiceProcess:
         """Begins a graceful shutdown; safe to call from a signal handler on the loop."""
         self.context.begin_drain()
         self._stop.set()
+        if self._hard_exit and self._watchdog is None:
+            # Last resort for the exit promise (drain deadline + EXIT_MARGIN_S): a worker thread stuck in
+            # native code would otherwise keep the interpreter alive until Kubernetes SIGKILLs it.
+            self._watchdog = threading.Timer(
+                self.settings.drain_timeout_s + EXIT_MARGIN_S - 0.5, os._exit, (_WATCHDOG_EXIT_CODE,)
+            )
+            self._watchdog.daemon = True
+            self._watchdog.start()
 
     async def run(self, *, install_signals: bool = True) -> int:
         settings, ctx = self.settings, self.context
+        for warning in settings.shutdown_budget().warnings():
+            log.warning(warning)
         grpc_server, health = build_grpc_server(ctx)
         await health.not_serving()
         self.grpc_port = grpc_server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
         await grpc_server.start()
+        api = create_app(context=ctx)
         config = uvicorn.Config(
-            create_app(context=ctx),
+            api,
             host=settings.http_host,
             port=settings.http_port,
             log_config=None,
@@ -66,6 +88,8 @@ class ServiceProcess:
         )
         http = _Uvicorn(config)
         http_task = asyncio.create_task(http.serve(), name="http")
+        ops = _ops_server(settings, create_ops_app(ctx, api))
+        ops_task = asyncio.create_task(ops.serve(), name="ops") if ops is not None else None
         loop = asyncio.get_running_loop()
         if install_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -74,7 +98,14 @@ class ServiceProcess:
             await asyncio.sleep(0.01)
         if http.started:
             self.http_port = http.servers[0].sockets[0].getsockname()[1]
-        log.info("listening", extra={"http_port": self.http_port, "grpc_port": self.grpc_port})
+        while ops is not None and ops_task is not None and not ops.started and not ops_task.done():
+            await asyncio.sleep(0.01)
+        if ops is not None and ops.started:
+            self.ops_port = ops.servers[0].sockets[0].getsockname()[1]
+        log.info(
+            "listening",
+            extra={"http_port": self.http_port, "grpc_port": self.grpc_port, "ops_port": self.ops_port},
+        )
         self.listening.set()
 
         exit_code = 0
@@ -101,8 +132,10 @@ class ServiceProcess:
         # gRPC stops at once, concurrently with the core drain: the listener closes and GOAWAY refuses new
         # connections and streams at the transport level, so nginx and clients retry another replica right
         # away, while calls already running get the whole drain deadline to finish.
+        # The grace outlasts the drain deadline, so calls cut off at that deadline answer UNAVAILABLE
+        # (draining) themselves before gRPC would cancel them.
         grpc_stopping = asyncio.create_task(
-            grpc_server.stop(grace=settings.drain_timeout_s), name="grpc-stop"
+            grpc_server.stop(grace=settings.drain_timeout_s + _GRPC_GRACE_MARGIN_S), name="grpc-stop"
         )
         finished = await ctx.drain()
         log.info("drained", extra={"all_finished": finished})
@@ -110,6 +143,10 @@ class ServiceProcess:
         http.should_exit = True
         with contextlib.suppress(BaseException):
             await http_task
+        if ops is not None and ops_task is not None:
+            ops.should_exit = True
+            with contextlib.suppress(BaseException):
+                await ops_task
         stopping.cancel()
         if install_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -117,5 +154,20 @@ class ServiceProcess:
         return exit_code
 
 
+def _ops_server(settings: Settings, app: FastAPI) -> _Uvicorn | None:
+    if settings.ops_port is None:
+        return None
+    config = uvicorn.Config(
+        app,
+        host=settings.ops_host,
+        port=settings.ops_port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+    )
+    return _Uvicorn(config)
+
+
 def run(settings: Settings) -> int:
-    return asyncio.run(ServiceProcess(settings).run())
+    return asyncio.run(ServiceProcess(settings, hard_exit=True).run())

@@ -11,10 +11,13 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from service.auth.keys import Scope
+from service.auth.rate_limit import RateLimitSettings
 from service.core.settings import BatcherSettings, CacheSettings, CoreSettings, RuntimeSettings
+from service.grace import ShutdownBudget
 from service.media.settings import MediaSettings
 
 DEMO_BUNDLE = Path(__file__).resolve().parent / "demo_bundle"
@@ -35,6 +38,16 @@ def _split(value: Any) -> Any:
     return value
 
 
+def _parse_rates(entries: tuple[str, ...]) -> dict[Scope, float]:
+    rates: dict[Scope, float] = {}
+    for entry in entries:
+        scope, sep, rate = entry.partition("=")
+        if not sep or float(rate) <= 0:
+            raise ValueError(f"rate limit {entry!r}: expected <scope>=<requests per second > 0>")
+        rates[Scope(scope.strip())] = float(rate)
+    return rates
+
+
 class Settings(BaseSettings):
     """Every knob of `videoprism-serve`; the README's settings table documents each one."""
 
@@ -52,6 +65,21 @@ class Settings(BaseSettings):
     # Pending TCP connections the kernel queues for accept (capped by net.core.somaxconn); a burst beyond
     # it is reset before the server can answer 429.
     http_backlog: int = Field(default=4096, ge=1)
+    # A separate listener for /metrics, health and the API docs (no keys there); None: they stay on the main
+    # listener, key-protected (except health) when API keys are set.
+    ops_host: str = "127.0.0.1"
+    ops_port: int | None = Field(default=None, ge=0, le=65535)
+
+    # gRPC connections. Keep-alive pings find peers that vanished behind a NAT or load balancer; a client
+    # pinging more often than the minimum interval is sent GOAWAY ("too_many_pings").
+    grpc_keepalive_time_s: float = Field(default=60.0, gt=0)
+    grpc_keepalive_timeout_s: float = Field(default=20.0, gt=0)
+    grpc_min_ping_interval_s: float = Field(default=10.0, gt=0)
+    # Connections older than this get GOAWAY, so long-lived clients re-resolve DNS and reach pods added by a
+    # scale-up (docs/deploy.md); calls in flight get the grace to finish. 0: connections live forever.
+    grpc_max_connection_age_s: float = Field(default=0.0, ge=0)
+    grpc_max_connection_age_grace_s: float = Field(default=30.0, ge=0)
+    grpc_max_connection_idle_s: float = Field(default=0.0, ge=0)  # 0: idle connections stay open
 
     # Model.
     bundle: Path = DEMO_BUNDLE
@@ -94,6 +122,10 @@ class Settings(BaseSettings):
     # Timeouts.
     request_timeout_s: float = Field(default=60.0, gt=0)
     drain_timeout_s: float = Field(default=30.0, ge=0)
+    # The pod's terminationGracePeriodSeconds and preStop sleep; when set, start-up refuses a drain deadline
+    # that cannot finish before SIGKILL (service/grace.py).
+    termination_grace_s: float | None = Field(default=None, gt=0)
+    prestop_s: float = Field(default=0.0, ge=0)
 
     # Media fetching (SSRF policy).
     media_max_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
@@ -105,22 +137,56 @@ class Settings(BaseSettings):
     # Networks exempt from the private-address ban, e.g. "127.0.0.1/32" for tests. Never in production.
     allow_networks: CsvList = ()
     temp_dir: Path | None = None  # where downloads and uploads are spooled; None: the system temp directory
+    # Video codecs (ffmpeg names) the probe accepts; others answer unsupported_media. Comma-separated.
+    codec_allowlist: CsvList = MediaSettings.model_fields["codec_allowlist"].default
 
     # Decoding: which ffmpeg ("auto": system if on PATH else imageio's bundled one, or a path) and how long
     # one probe / one decode may run before the child is killed.
     ffmpeg: Literal["auto", "system", "imageio"] | Path = "auto"
-    decode_timeout_s: float = Field(default=60.0, gt=0)
+    # Fits inside the drain deadline, so a decode admitted just before SIGTERM still finishes (service/grace.py).
+    decode_timeout_s: float = Field(default=25.0, gt=0)
     probe_timeout_s: float = Field(default=20.0, gt=0)
+
+    # Fetching and decoding limits of the media layer: an HTTP(S) proxy every fetch goes through
+    # ("http://host:port", CONNECT for https too), extra CA certificates (PEM file) to trust, the largest
+    # coded frame (width * height) accepted, and ffmpeg decodes run at once.
+    egress_proxy: str | None = None
+    ca_bundle: Path | None = None
+    media_max_pixels: int = Field(default=4096 * 2304, gt=0)
+    max_concurrent_decodes: int = Field(default=2, gt=0)
 
     # Auth: when any key is set, every embedding and model route needs one; health and metrics stay open.
     api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    # A file of hashed keys with scopes (`sha256:<hex> scopes=video,text`), re-read when it changes.
+    api_keys_file: Path | None = None
+    # Per-key limits: requests per second per scope ("video=5,text=50,jobs=1"; a scope not named is not
+    # limited), video seconds embedded per second, and how many seconds of rate a bucket holds.
+    rate_limits: CsvList = ()
+    rate_limit_clip_seconds_per_s: float = Field(default=0.0, ge=0)
+    rate_limit_burst_s: float = Field(default=2.0, gt=0)
+
+    # Jobs (`/v1/jobs`): with `redis_url` the queue, state and results live in Redis and any replica runs
+    # and answers them; without it they run in this process. Each replica runs `jobs_concurrency` jobs at
+    # once; a job whose replica stopped renewing it for `jobs_visibility_timeout_s` is taken over.
+    jobs_concurrency: int = Field(default=2, ge=1)
+    jobs_result_ttl_s: float = Field(default=86400.0, gt=0)
+    jobs_visibility_timeout_s: float = Field(default=30.0, gt=0)
+    jobs_callback_secret: SecretStr | None = None  # HMAC-SHA256 key of the X-VideoPrism-Signature header
+    jobs_callback_timeout_s: float = Field(default=10.0, gt=0)
 
     # Logs.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
 
     @field_validator(
-        "host_allowlist", "host_denylist", "allow_networks", "api_keys", "allowed_ports", mode="before"
+        "host_allowlist",
+        "host_denylist",
+        "allow_networks",
+        "codec_allowlist",
+        "api_keys",
+        "allowed_ports",
+        "rate_limits",
+        mode="before",
     )
     @classmethod
     def _csv(cls, value: Any) -> Any:
@@ -138,6 +204,33 @@ class Settings(BaseSettings):
         if self.cache == "auto":
             return "redis" if self.redis_url else "memory"
         return self.cache
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rate_limits(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        _parse_rates(value)  # fail at startup, not on the first request
+        return value
+
+    @model_validator(mode="after")
+    def _fits_grace_period(self) -> Settings:
+        problems = self.shutdown_budget().problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def shutdown_budget(self) -> ShutdownBudget:
+        return ShutdownBudget(
+            self.termination_grace_s, self.prestop_s, self.drain_timeout_s, self.decode_timeout_s
+        )
+
+    def rate_limit_settings(self) -> RateLimitSettings:
+        return RateLimitSettings(
+            requests_per_s=_parse_rates(self.rate_limits),
+            clip_seconds_per_s=self.rate_limit_clip_seconds_per_s,
+            burst_s=self.rate_limit_burst_s,
+            redis_url=self.redis_url,
+            redis_timeout_s=self.redis_timeout_s,
+        )
 
     def api_key_values(self) -> frozenset[str]:
         return frozenset(k.get_secret_value() for k in self.api_keys if k.get_secret_value())
@@ -188,4 +281,9 @@ class Settings(BaseSettings):
             ffmpeg=self.ffmpeg,
             decode_timeout_s=self.decode_timeout_s,
             probe_timeout_s=self.probe_timeout_s,
+            egress_proxy=self.egress_proxy,
+            ca_bundle=self.ca_bundle,
+            max_pixels=self.media_max_pixels,
+            max_concurrent_decodes=self.max_concurrent_decodes,
+            codec_allowlist=self.codec_allowlist,
         )

@@ -73,6 +73,8 @@ def video_result(item: pb.VideoEmbedding) -> VideoResult:
         segments=_segments(item.segments),
         cached=item.cached,
         error=_error(item.error, has_error),
+        segments_total=item.segments_total,
+        truncated=item.truncated,
     )
 
 

@@ -72,6 +72,8 @@ def video_batch(payload: dict[str, Any]) -> VideoBatch:
                 segments=segments,
                 cached=bool(item.get("cached", False)),
                 error=_item_error(item.get("error")),
+                segments_total=int(item.get("segments_total") or 0),
+                truncated=bool(item.get("truncated", False)),
             )
         )
     return VideoBatch(model=str(payload["model"]), dim=int(payload["dim"]), results=results)

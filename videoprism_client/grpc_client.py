@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+)
 from typing import Any, TypeVar
 
 import grpc
@@ -15,6 +23,7 @@ import grpc
 from videoprism_client import _grpc_codec as codec
 from videoprism_client._gen import embedding_pb2 as pb
 from videoprism_client._gen import embedding_pb2_grpc as pb_grpc
+from videoprism_client.long_video import StreamedSegment, StreamedVideo, streamed
 from videoprism_client.retry import Deadline, RetryPolicy, next_wait
 from videoprism_client.types import (
     ModelInfo,
@@ -106,6 +115,23 @@ class GrpcClient:
     def model_info(self, *, timeout_s: float | None = None) -> ModelInfo:
         return codec.model_info(self._call(self._stub.GetModelInfo, pb.GetModelInfoRequest(), timeout_s))
 
+    def embed_video_segments(
+        self, video: VideoLike, options: VideoOptions | None = None, *, timeout_s: float | None = None
+    ) -> Generator[StreamedSegment | StreamedVideo, None, None]:
+        """One video of any length, segment by segment in order as the server computes them, then the
+        whole video. No default deadline (a long video takes its time); the server decodes only a few
+        segments ahead of this iterator, and closing it early cancels the call and the server's decode."""
+        call = self._stub.EmbedVideoSegments(
+            _video_request([video], options), timeout=timeout_s, metadata=self._metadata
+        )
+        try:
+            for message in call:
+                yield streamed(message)
+        except grpc.RpcError as exc:
+            raise codec.rpc_error(exc, 1) from None
+        finally:
+            call.cancel()
+
     def stream(
         self, items: Iterable[StreamItem], *, concurrency: int = 8, timeout_s: float | None = None
     ) -> Iterator[StreamResult]:
@@ -196,6 +222,21 @@ class AsyncGrpcClient:
         return codec.model_info(
             await self._call(self._stub.GetModelInfo, pb.GetModelInfoRequest(), timeout_s)
         )
+
+    async def embed_video_segments(
+        self, video: VideoLike, options: VideoOptions | None = None, *, timeout_s: float | None = None
+    ) -> AsyncGenerator[StreamedSegment | StreamedVideo, None]:
+        """The asyncio form of `GrpcClient.embed_video_segments`."""
+        call = self._stub.EmbedVideoSegments(
+            _video_request([video], options), timeout=timeout_s, metadata=self._metadata
+        )
+        try:
+            async for message in call:
+                yield streamed(message)
+        except grpc.RpcError as exc:
+            raise codec.rpc_error(exc, 1) from None
+        finally:
+            call.cancel()
 
     async def stream(
         self,

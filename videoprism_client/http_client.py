@@ -13,10 +13,13 @@ from typing import Any
 import httpx
 
 from videoprism_client import _http_codec as codec
+from videoprism_client import long_video as lv
 from videoprism_client.errors import DeadlineExceeded, TransportError, VideoPrismError
+from videoprism_client.long_video import Job, StreamedSegment
 from videoprism_client.retry import Deadline, RetryPolicy, next_wait
 from videoprism_client.stream_common import item_failed, text_as_stream, video_as_stream
 from videoprism_client.types import (
+    ItemError,
     ModelInfo,
     StreamItem,
     StreamResult,
@@ -120,6 +123,42 @@ class HttpClient:
 
     def model_info(self, *, timeout_s: float | None = None) -> ModelInfo:
         return _model_info(self._call("GET", "/v1/models", None, timeout_s))
+
+    def create_job(
+        self, video: VideoLike, options: VideoOptions | None = None, *, callback_url: str | None = None
+    ) -> Job:
+        """Starts embedding one video of any length in the background (`POST /v1/jobs`)."""
+        return lv.job(
+            self._call("POST", "/v1/jobs", lv.job_body(as_video(video), options, callback_url), None)
+        )
+
+    def get_job(self, job_id: str) -> Job:
+        return lv.job(self._call("GET", f"/v1/jobs/{job_id}", None, None))
+
+    def cancel_job(self, job_id: str) -> Job:
+        return lv.job(self._call("DELETE", f"/v1/jobs/{job_id}", None, None))
+
+    def iter_job_segments(
+        self, job_id: str, *, page_size: int = 500, poll_s: float = 0.5
+    ) -> Iterator[StreamedSegment]:
+        """Every segment of the job in order, waiting for the ones not computed yet; ends when the job
+        has succeeded and all were read, raises `VideoPrismError` if it failed or was cancelled."""
+        offset = 0
+        while True:
+            page = self._call(
+                "GET", f"/v1/jobs/{job_id}/segments?offset={offset}&limit={page_size}", None, None
+            )
+            state = self.get_job(job_id) if not page["data"] else None
+            for raw in page["data"]:
+                yield lv.job_segment(raw, -1)
+            offset += len(page["data"])
+            if page["next_offset"] is None:
+                return
+            if state is not None and state.finished and state.status != "succeeded":
+                error = state.error or ItemError("cancelled", "the job was cancelled")
+                raise VideoPrismError(error.code, error.message)
+            if not page["data"]:
+                time.sleep(poll_s)
 
     def _one(self, item: StreamItem) -> StreamResult:
         try:

@@ -78,6 +78,10 @@ class VideoResult:
     segments: list[Segment] = field(default_factory=list)
     cached: bool = False
     error: ItemError | None = None
+    # With segments: how many the video holds, and whether the server's per-request cap cut the list
+    # (then use `embed_video_segments` or a job for the rest).
+    segments_total: int = 0
+    truncated: bool = False
 
     @property
     def ok(self) -> bool:

@@ -40,17 +40,23 @@ class BundleModel:
         self.image_size = int(manifest["video"]["image_size"])
         low, high = manifest["video"]["value_range"]
         self._scale, self._low = (high - low) / 255.0, low
-        text = manifest["text"]
-        self.tokenizer = TextTokenizer(
-            bundle / text["tokenizer_file"],
-            max_length=int(text["max_length"]),
-            canonicalize=bool(text["canonicalize"]),
-            pad_id=int(text["pad_id"]),
-        )
         self.video = _session(bundle / manifest["video_encoder"]["file"], threads)
-        self.text = _session(bundle / manifest["text_encoder"]["file"], threads)
+        # A video-only bundle (a full-size `base`) has no text tower: its peers serve frames only.
+        text = manifest.get("text")
+        self.tokenizer: TextTokenizer | None = None
+        self.text: ort.InferenceSession | None = None
+        if text is not None:
+            self.tokenizer = TextTokenizer(
+                bundle / text["tokenizer_file"],
+                max_length=int(text["max_length"]),
+                canonicalize=bool(text["canonicalize"]),
+                pad_id=int(text["pad_id"]),
+            )
+            self.text = _session(bundle / manifest["text_encoder"]["file"], threads)
 
     def embed_texts(self, texts: list[str]) -> F32:
+        if self.tokenizer is None or self.text is None:
+            raise ValueError("this bundle has no text encoder")
         batch = self.tokenizer.encode_batch(texts)
         (out,) = self.text.run(None, {"input_ids": batch.ids, "paddings": batch.paddings})
         return _normalize(np.asarray(out, dtype=np.float32))

@@ -97,6 +97,30 @@ PANELS: list[tuple[str, str, list[tuple[str, str]], tuple[int, int, int, int]]] 
         ],
         (0, 24, 6, 4),
     ),
+    (
+        "Requests in flight",
+        "short",
+        [
+            ("{{instance}}", "sum by (instance) (videoprism_requests_in_flight)"),
+        ],
+        (6, 24, 6, 4),
+    ),
+    (
+        "Decoder crashes",
+        "short",
+        [
+            ("{{signal}}", f"sum by (signal) (increase(videoprism_decoder_crashes_total[{RATE}]))"),
+        ],
+        (12, 24, 6, 4),
+    ),
+    (
+        "Resident memory",
+        "bytes",
+        [
+            ("{{instance}}", 'sum by (instance) (process_resident_memory_bytes{job="videoprism"})'),
+        ],
+        (18, 24, 6, 4),
+    ),
 ]
 
 

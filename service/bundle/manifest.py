@@ -85,6 +85,9 @@ class BundleManifest(_Frozen):
     # learned pooler (a retrieval embedding, comparable with text). "token_mean": the L2-normalized mean of
     # the tokens, for video-only encoders that have no pooler (a clip descriptor, not comparable with text).
     video_pooling: Literal["attention_pooler", "token_mean"] = "attention_pooler"
+    # Floating-point operations of the video encoder for one clip, in GFLOP (a multiply-add is 2): the server
+    # chooses its parallelism from it (service/core/parallelism.py). None (older bundles): timed at start-up.
+    video_gflops_per_clip: float | None = Field(default=None, gt=0)
     files_sha256: dict[str, str]  # every file of the bundle except the manifest, relative path -> sha256 hex
     source_checkpoint: str  # where the weights came from (path or id + its sha256), for provenance
     created_at: str  # ISO-8601 UTC

@@ -36,10 +36,17 @@ class OnnxRuntimeBackend:
         output_name: str = "embeddings",
         intra_op_threads: int = 0,
         allow_spinning: bool = False,
+        memory_arena: bool = True,
     ) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
+        if not memory_arena:
+            # The arena keeps the largest batch's activations (and their fragments) for the process's life;
+            # a big model's run lasts seconds, so asking malloc each time costs nothing measurable.
+            options.enable_cpu_mem_arena = False
+            # Weights outside the arena too, so an arena chunk is never sized by an initializer.
+            options.add_session_config_entry("session.use_device_allocator_for_initializers", "1")
         if intra_op_threads > 0:
             options.intra_op_num_threads = intra_op_threads
         if not allow_spinning:

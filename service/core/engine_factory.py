@@ -28,6 +28,7 @@ def _backend(
     source: Literal["video_encoder", "text_encoder"],
     settings: RuntimeSettings,
     env: RuntimeEnvironment,
+    big_model: bool,
 ) -> tuple[SessionBackend, str]:
     manifest = bundle.manifest
     model = bundle.video_encoder if source == "video_encoder" else bundle.text_encoder
@@ -53,6 +54,7 @@ def _backend(
         choice.providers,
         intra_op_threads=settings.intra_op_threads,
         allow_spinning=settings.allow_spinning,
+        memory_arena=not big_model,
     )
     if backend.provider != choice.provider:
         reason = f"{reason}; onnxruntime fell back from {choice.provider} to {backend.provider}"
@@ -74,11 +76,16 @@ def predict_placement(bundle: Bundle, settings: RuntimeSettings, env: RuntimeEnv
 
 
 def build_engines(
-    bundle: Bundle, settings: RuntimeSettings, env: RuntimeEnvironment | None = None
+    bundle: Bundle,
+    settings: RuntimeSettings,
+    env: RuntimeEnvironment | None = None,
+    *,
+    big_model: bool = False,
 ) -> Engines:
+    """`big_model` (see service/core/parallelism.py): sessions without onnxruntime's CPU memory arena."""
     env = env or RuntimeEnvironment.detect(settings.device_id)
     manifest = bundle.manifest
-    video_backend, video_reason = _backend(bundle, "video_encoder", settings, env)
+    video_backend, video_reason = _backend(bundle, "video_encoder", settings, env, big_model)
     video = VideoEngine(
         video_backend,
         embedding_dim=manifest.embedding_dim,
@@ -89,7 +96,7 @@ def build_engines(
     )
     text = None
     if manifest.text_encoder is not None and manifest.text is not None:
-        text_backend, text_reason = _backend(bundle, "text_encoder", settings, env)
+        text_backend, text_reason = _backend(bundle, "text_encoder", settings, env, big_model)
         text = TextEngine(
             text_backend,
             embedding_dim=manifest.embedding_dim,

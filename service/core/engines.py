@@ -22,6 +22,10 @@ from service.errors import InternalError, InvalidRequestError
 ItemT = TypeVar("ItemT")
 
 
+# Start-up time a warm-up may spend: a full-size model's largest batch is left to its first request.
+WARMUP_BUDGET_S = 20.0
+
+
 class Engine(ABC, Generic[ItemT]):
     kind: str
 
@@ -58,15 +62,28 @@ class Engine(ABC, Generic[ItemT]):
     def run_batch(self, items: Sequence[ItemT]) -> list[Vector]:
         return self.postprocess(self.infer(self.preprocess(items)), len(items))
 
-    def warmup(self, batch_sizes: Sequence[int]) -> float:
-        """Runs every batch size once so the first real request does not pay for kernel selection and
-        allocation; returns the seconds spent."""
+    def warmup(self, batch_sizes: Sequence[int], budget_s: float = WARMUP_BUDGET_S) -> float:
+        """Runs each batch size not yet warmed once, smallest first, so the first real request does not pay
+        for kernel selection and allocation; returns the seconds spent. A size whose run, estimated from
+        the previous one's seconds per item, would overrun `budget_s` is skipped: its first real batch pays
+        that cost instead of every start-up."""
         started = time.perf_counter()
         example = self.example_item()
-        for size in batch_sizes:
+        per_item = 0.0
+        for size in sorted(set(batch_sizes) - set(self.warmed_batch_sizes)):
+            if per_item * size > budget_s - (time.perf_counter() - started):
+                continue
+            run_started = time.perf_counter()
             self.run_batch([example] * size)
-        self.warmed_batch_sizes = tuple(batch_sizes)
+            per_item = (time.perf_counter() - run_started) / size
+            self.warmed_batch_sizes = tuple(sorted({*self.warmed_batch_sizes, size}))
         return time.perf_counter() - started
+
+
+def warmup_sizes(batch_sizes: Sequence[int]) -> list[int]:
+    """The smallest and largest batch only: warming every size made start-up scale with max batch x model
+    cost (7 min for a full-size model, issue 28); the sizes between reuse the largest one's allocations."""
+    return sorted({min(batch_sizes), max(batch_sizes)})
 
 
 class VideoEngine(Engine[npt.NDArray[np.uint8]]):

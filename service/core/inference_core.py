@@ -9,10 +9,12 @@ item's result so the rest of a batch request still succeeds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
@@ -24,12 +26,20 @@ import numpy.typing as npt
 from service.bundle.loader import Bundle
 from service.core.batcher import DynamicBatcher
 from service.core.cache.embedding_cache import EmbeddingCache
+from service.core.cache.keys import model_cache_version
 from service.core.engine_factory import Engines, build_dummy_engines, build_engines, predict_placement
-from service.core.engines import Engine, TokenRow
+from service.core.engines import Engine, TokenRow, warmup_sizes
 from service.core.media_port import MediaPort
 from service.core.metrics import CoreMetrics, NullMetrics
-from service.core.parallelism import Placement, resolve_parallelism, usable_cores
+from service.core.parallelism import (
+    ModelCost,
+    Placement,
+    needs_cost,
+    resolve_parallelism,
+    usable_cores,
+)
 from service.core.runtime_selection import CPU_EP, RuntimeEnvironment
+from service.core.segment_stream import SegmentStreamer
 from service.core.settings import BatcherSettings, CoreSettings
 from service.core.single_flight import SingleFlight
 from service.core.text_pipeline import TextPipeline
@@ -41,7 +51,9 @@ from service.core.types import (
     VideoEmbeddingResult,
     VideoItem,
     VideoOptions,
+    VideoStreamItem,
 )
+from service.core.video_inputs import VideoInputs
 from service.core.video_pipeline import VideoPipeline
 from service.errors import (
     DrainingError,
@@ -66,6 +78,7 @@ class _Running:
     executors: list[ThreadPoolExecutor]
     video: VideoPipeline
     text: TextPipeline | None
+    segments: SegmentStreamer
 
 
 class InferenceCore:
@@ -127,56 +140,54 @@ class InferenceCore:
         return self._draining
 
     async def start(self) -> None:
-        """Loads the sessions and warms up every batch shape off the event loop; ready afterwards."""
+        """Loads the sessions, chooses the parallelism from the model's cost and warms up off the event
+        loop; ready afterwards."""
         if self._running is not None:
             return
         engines = self._prebuilt_engines
         if engines is None:
-            env = self._environment
-            if env is None:
-                env = await asyncio.to_thread(RuntimeEnvironment.detect, self.settings.runtime.device_id)
-            # Resolved before the sessions are built: their intra-op thread count depends on it.
-            self._resolve_parallelism(predict_placement(self.bundle, self.settings.runtime, env))
-            engines = await asyncio.to_thread(build_engines, self.bundle, self.settings.runtime, env)
+            engines = await self._build_engines()
         else:
             self._resolve_parallelism(
                 Placement(
                     video_on_cpu=engines.video.backend.provider == CPU_EP,
                     text_on_cpu=engines.text is not None and engines.text.backend.provider == CPU_EP,
-                )
+                ),
+                None,
             )
         manifest = self.bundle.manifest
         video_settings = _usable(self.settings.video_batcher, engines.video)
         executors = [ThreadPoolExecutor(video_settings.workers, thread_name_prefix="infer-video")]
         video_batcher = DynamicBatcher(engines.video, video_settings, self.metrics, executors[0])
         seconds = await asyncio.to_thread(
-            engines.video.warmup, video_batcher.batch_sizes(manifest.video.num_frames)
+            engines.video.warmup, warmup_sizes(video_batcher.batch_sizes(manifest.video.num_frames))
         )
         log.info(
             "video encoder warmed up at batch sizes %s in %.2fs", engines.video.warmed_batch_sizes, seconds
         )
-        video = VideoPipeline(
-            video_batcher,
+        video_inputs = VideoInputs(
             self._media,
             self._cache,
-            SingleFlight(),
             self.metrics,
             bundle_id=self.bundle.bundle_id,
-            model_version=manifest.model_version,
+            model_version=model_cache_version(manifest),
             num_frames=manifest.video.num_frames,
             image_size=manifest.video.image_size,
             resize_mode=manifest.video.resize_mode,
+            embedding_dim=engines.video.embedding_dim,
+        )
+        video = VideoPipeline(video_batcher, video_inputs, SingleFlight(), self.metrics)
+        segments = SegmentStreamer(
+            video_batcher, video_inputs, segment_deadline_s=self.settings.default_deadline_s
         )
         text_batcher = text = None
         if engines.text is not None and self.bundle.tokenizer is not None and manifest.text is not None:
             text_settings = _usable(self.settings.text_batcher, engines.text)
             executors.append(ThreadPoolExecutor(text_settings.workers, thread_name_prefix="infer-text"))
             text_batcher = DynamicBatcher(engines.text, text_settings, self.metrics, executors[1])
-            seconds = await asyncio.to_thread(engines.text.warmup, text_batcher.batch_sizes(1))
+            seconds = await asyncio.to_thread(engines.text.warmup, warmup_sizes(text_batcher.batch_sizes(1)))
             log.info(
-                "text encoder warmed up at batch sizes 1..%d in %.2fs",
-                len(engines.text.warmed_batch_sizes),
-                seconds,
+                "text encoder warmed up at batch sizes %s in %.2fs", engines.text.warmed_batch_sizes, seconds
             )
             tokenizer = TextTokenizer(
                 self.bundle.tokenizer,
@@ -190,12 +201,12 @@ class InferenceCore:
                 self._cache,
                 SingleFlight(),
                 bundle_id=self.bundle.bundle_id,
-                model_version=manifest.model_version,
+                model_version=model_cache_version(manifest),
             )
         video_batcher.start()
         if text_batcher is not None:
             text_batcher.start()
-        self._running = _Running(engines, video_batcher, text_batcher, executors, video, text)
+        self._running = _Running(engines, video_batcher, text_batcher, executors, video, text, segments)
         self.metrics.model_loaded(self.model_info())
 
     async def drain(self, deadline_s: float) -> bool:
@@ -265,6 +276,13 @@ class InferenceCore:
             outcome.code = next((r.error.code for r in results if r.error is not None), "ok")
             return results
 
+    def decode_token_ids(self, rows: Sequence[Sequence[int]]) -> list[str]:
+        """Texts of token-id inputs (the OpenAI route's `input=[[...]]`), in the bundle's own vocabulary."""
+        running = self._accepting()
+        if running.text is None:
+            raise InvalidRequestError("this bundle has no text encoder")
+        return [running.text.tokenizer.decode_ids(row) for row in rows]
+
     async def embed_video(
         self,
         item: VideoItem,
@@ -280,8 +298,57 @@ class InferenceCore:
             outcome.code = result.error.code if result.error is not None else "ok"
             return result
 
-    def _resolve_parallelism(self, placement: Placement) -> None:
-        self.settings = resolve_parallelism(self.settings, placement, usable_cores())
+    async def embed_video_segments(
+        self,
+        item: VideoItem,
+        options: VideoOptions | None = None,
+        *,
+        deadline: Deadline | None = None,
+        first_index: int = 0,
+        api: str = "core",
+    ) -> AsyncGenerator[VideoStreamItem, None]:
+        """Every segment in order as it is embedded, then the whole video (`StreamedVideo`). No segment cap
+        and no server deadline (a long video takes as long as it takes; `deadline` is the caller's own).
+        Closing the generator stops the decode at once."""
+        with self._request(api, "embed_video_segments"):
+            stream = self._accepting().segments.stream(
+                item, options or VideoOptions(), deadline, first_index=first_index
+            )
+            async with contextlib.aclosing(stream):
+                async for out in stream:
+                    yield out
+
+    async def _build_engines(self) -> Engines:
+        """Sessions built with the parallelism the model's cost calls for. Without FLOPs in the manifest
+        the cost is one timed single-clip run on a session with every core (the right one for a big model,
+        which is the expensive one to rebuild); a small model's session is then rebuilt single-threaded."""
+        env = self._environment
+        if env is None:
+            env = await asyncio.to_thread(RuntimeEnvironment.detect, self.settings.runtime.device_id)
+        placement = predict_placement(self.bundle, self.settings.runtime, env)
+        cores = usable_cores()
+        gflops = self.bundle.manifest.video_gflops_per_clip
+        cost = ModelCost(gflops_per_clip=gflops) if gflops is not None else None
+        if cost is not None or not needs_cost(self.settings, placement):
+            self._resolve_parallelism(placement, cost)
+            big = cost is not None and cost.is_big()
+            return await asyncio.to_thread(
+                functools.partial(build_engines, big_model=big), self.bundle, self.settings.runtime, env
+            )
+        probe = resolve_parallelism(self.settings, placement, cores, ModelCost(gflops_per_clip=float("inf")))
+        engines = await asyncio.to_thread(
+            functools.partial(build_engines, big_model=True), self.bundle, probe.runtime, env
+        )
+        seconds = await asyncio.to_thread(engines.video.warmup, [1])
+        cost = ModelCost(seconds_per_clip=seconds, threads=cores)
+        self._resolve_parallelism(placement, cost)
+        log.info("video encoder: %.3fs per clip with %d threads (big: %s)", seconds, cores, cost.is_big())
+        if not cost.is_big():
+            engines = await asyncio.to_thread(build_engines, self.bundle, self.settings.runtime, env)
+        return engines
+
+    def _resolve_parallelism(self, placement: Placement, cost: ModelCost | None) -> None:
+        self.settings = resolve_parallelism(self.settings, placement, usable_cores(), cost)
         log.info(
             "workers: video %d, text %d; intra-op threads %s",
             self.settings.video_batcher.workers,
@@ -340,7 +407,7 @@ class _RequestScope:
         try:
             if isinstance(exc, ServiceError):
                 self.code = exc.code
-            elif isinstance(exc, asyncio.CancelledError):
+            elif isinstance(exc, asyncio.CancelledError | GeneratorExit):  # a closed stream is a cancel
                 self.code = "cancelled"
             elif exc is not None:
                 self.code = "internal"

@@ -1,23 +1,35 @@
 """Maps `service.media.MediaIngestor` onto the core's `MediaPort`.
 
-Plain clips go through `decode_segments` too (with no segment length it yields exactly one window), so
-every result carries the window's real start/end seconds.
+Plain clips are planned as one window, so every result carries the window's real start/end seconds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from service.core.media_port import ClipRequest, FetchedMediaLike, SegmentLike
+from service.core.media_port import ClipRequest, FetchedMediaLike, MediaPlanLike, SegmentLike
 from service.errors import InternalError, InvalidRequestError
-from service.media import FetchedMedia, MediaIngestor, SamplingSpec
+from service.media import FetchedMedia, MediaInfo, MediaIngestor, SamplingSpec, Segment
+
+
+@dataclass(frozen=True)
+class IngestorPlan:
+    info: MediaInfo
+    spec: SamplingSpec
+    spans: tuple[tuple[float, float], ...]
+    available: int
 
 
 class MediaIngestorAdapter:
     def __init__(self, ingestor: MediaIngestor) -> None:
         self.ingestor = ingestor
+
+    @property
+    def segment_cap(self) -> int:
+        return self.ingestor.settings.max_segments
 
     async def fetch_url(self, url: str) -> FetchedMediaLike:
         return await self.ingestor.fetch_url(url)
@@ -25,7 +37,8 @@ class MediaIngestorAdapter:
     async def from_bytes(self, data: bytes) -> FetchedMediaLike:
         return await self.ingestor.from_bytes(data)
 
-    async def decode(self, media: FetchedMediaLike, request: ClipRequest) -> Sequence[SegmentLike]:
+    async def plan(self, media: FetchedMediaLike, request: ClipRequest, *, capped: bool) -> MediaPlanLike:
+        cap = self.ingestor.settings.max_segments if capped else None
         try:
             spec = SamplingSpec(
                 num_frames=request.num_frames,
@@ -34,12 +47,29 @@ class MediaIngestorAdapter:
                 window_start_s=request.start_s,
                 window_end_s=request.end_s,
                 segment_s=request.segment_interval_s,
+                max_segments=cap,
             )
         except ValidationError as exc:
             raise InvalidRequestError(
                 f"invalid clip window or segment interval: {exc.errors()[0]['msg']}"
             ) from exc
-        return await self.ingestor.decode_segments(_own(media), spec)
+        info = await self.ingestor.open_media(_own(media))
+        spans = self.ingestor.plan_segment_spans(info, spec)
+        return IngestorPlan(info, spec, spans.spans, spans.available)
+
+    async def segments(
+        self, media: FetchedMediaLike, plan: MediaPlanLike, *, deadline_s: float | None
+    ) -> AsyncGenerator[SegmentLike, None]:
+        if not isinstance(plan, IngestorPlan):
+            raise InternalError("media plan did not come from this adapter")
+        stream: AsyncGenerator[Segment, None] = self.ingestor.iter_segments(
+            _own(media), plan.spec, plan.info, deadline=deadline_s
+        )
+        try:
+            async for segment in stream:
+                yield segment
+        finally:
+            await stream.aclose()
 
     async def release(self, media: FetchedMediaLike) -> None:
         self.ingestor.release(_own(media))

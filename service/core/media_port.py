@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,6 +30,18 @@ class SegmentLike(Protocol):
     def frames(self) -> npt.NDArray[np.uint8]: ...
 
 
+class MediaPlanLike(Protocol):
+    """A probed video and the segment windows it will yield, known before any decoding."""
+
+    @property
+    def spans(self) -> tuple[tuple[float, float], ...]: ...
+
+    @property
+    def available(self) -> int:
+        """Segments the video holds at this interval; more than `len(spans)` when a cap cut the list."""
+        ...
+
+
 @dataclass(frozen=True)
 class ClipRequest:
     """How to sample: the bundle's frame spec plus the caller's window and segmentation."""
@@ -43,12 +55,25 @@ class ClipRequest:
 
 
 class MediaPort(Protocol):
+    @property
+    def segment_cap(self) -> int:
+        """Most segments one synchronous answer holds (the stream has no cap)."""
+        ...
+
     async def fetch_url(self, url: str) -> FetchedMediaLike: ...
 
     async def from_bytes(self, data: bytes) -> FetchedMediaLike: ...
 
-    async def decode(self, media: FetchedMediaLike, request: ClipRequest) -> Sequence[SegmentLike]:
-        """One segment for a plain clip; one per `segment_interval_s` window otherwise."""
+    async def plan(self, media: FetchedMediaLike, request: ClipRequest, *, capped: bool) -> MediaPlanLike:
+        """Probe `media` and list its windows: one for a plain clip, one per `segment_interval_s` otherwise
+        (at most the server's per-request segment cap when `capped`)."""
+        ...
+
+    def segments(
+        self, media: FetchedMediaLike, plan: MediaPlanLike, *, deadline_s: float | None
+    ) -> AsyncGenerator[SegmentLike, None]:
+        """The planned segments in order as they are decoded (bounded read-ahead). Closing the generator
+        or cancelling its consumer kills the decoder at once. `deadline_s`: a `time.monotonic()` value."""
         ...
 
     async def release(self, media: FetchedMediaLike) -> None:

@@ -6,9 +6,10 @@ and test cases can coexist; the front doors expose `registry` on their /metrics 
 
 from __future__ import annotations
 
+import signal
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector
 
 from service.core.types import ModelInfo
 
@@ -65,25 +66,50 @@ class PrometheusMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r, p = self.registry, PREFIX
+        # One meaning each: `requests` counts front-door requests (an HTTP request, a gRPC call) whatever
+        # they carry; `core_calls` counts the core's units of work (one per video, one per text request).
         self.requests = Counter(
             f"{p}_requests",
-            "Requests by front door, method and result code.",
+            "Front-door requests (one per HTTP request or gRPC call) by door, method and result code.",
             ["api", "method", "code"],
             registry=r,
         )
         self.errors = Counter(
             f"{p}_errors",
-            "Failed requests by front door, method and error code.",
+            "Failed front-door requests by door, method and error code.",
             ["api", "method", "code"],
             registry=r,
         )
         self.request_seconds = Histogram(
             f"{p}_request_duration_seconds",
-            "End-to-end request time.",
+            "Front-door request time, from admission to the last byte of the answer.",
             ["api", "method"],
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.in_flight = Gauge(
+            f"{p}_requests_in_flight", "Front-door requests admitted and not yet answered.", registry=r
+        )
+        self.core_calls = Counter(
+            f"{p}_core_calls",
+            "Core work items (one per video of a request, one per text request) by door, method and code.",
+            ["api", "method", "code"],
+            registry=r,
+        )
+        self.core_seconds = Histogram(
+            f"{p}_core_call_duration_seconds",
+            "Time of one core work item.",
+            ["api", "method"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.decoder_crashes = Counter(
+            f"{p}_decoder_crashes",
+            "ffmpeg children that died of a signal the service did not send, by signal name.",
+            ["signal"],
+            registry=r,
+        )
+        ProcessCollector(registry=r)  # process_* series: memory, CPU, open descriptors
         self.queue_wait_seconds = Histogram(
             f"{p}_queue_wait_seconds",
             "Time an item waited in a batcher queue.",
@@ -107,10 +133,13 @@ class PrometheusMetrics:
         self.batch_size = Histogram(
             f"{p}_batch_size", "Items per batch.", ["kind"], buckets=_SIZE_BUCKETS, registry=r
         )
-        self.batch_cost = Histogram(
-            f"{p}_batch_cost",
-            "Frames (video) or real tokens (text) per batch.",
-            ["kind"],
+        # One unit per family: frames and tokens do not add up.
+        self.batch_frames = Histogram(
+            f"{p}_batch_cost_frames", "Frames per video batch.", buckets=_COST_BUCKETS, registry=r
+        )
+        self.batch_tokens = Histogram(
+            f"{p}_batch_cost_tokens",
+            "Real (unpadded) tokens per text batch.",
             buckets=_COST_BUCKETS,
             registry=r,
         )
@@ -131,18 +160,23 @@ class PrometheusMetrics:
             f"{p}_model", "The served bundle and the runtime each encoder runs on.", registry=r
         )
 
-    def request_finished(self, api: str, method: str, code: str, seconds: float) -> None:
+    def front_door_finished(self, api: str, method: str, code: str, seconds: float) -> None:
+        """One answered front-door request; called by the HTTP middleware and the gRPC interceptor."""
         self.requests.labels(api, method, code).inc()
         if code != "ok":
             self.errors.labels(api, method, code).inc()
         self.request_seconds.labels(api, method).observe(seconds)
+
+    def request_finished(self, api: str, method: str, code: str, seconds: float) -> None:
+        self.core_calls.labels(api, method, code).inc()
+        self.core_seconds.labels(api, method).observe(seconds)
 
     def queue_wait(self, kind: str, seconds: float) -> None:
         self.queue_wait_seconds.labels(kind).observe(seconds)
 
     def batch_ran(self, kind: str, size: int, cost: int, seconds: float) -> None:
         self.batch_size.labels(kind).observe(size)
-        self.batch_cost.labels(kind).observe(cost)
+        (self.batch_frames if kind == "video" else self.batch_tokens).observe(cost)
         self.inference_seconds.labels(kind).observe(seconds)
 
     def queue_depth(self, kind: str, depth: int) -> None:
@@ -160,6 +194,13 @@ class PrometheusMetrics:
 
     def cache_error(self, backend: str) -> None:
         self.cache_errors.labels(backend).inc()
+
+    def decoder_crashed(self, signal_number: int) -> None:
+        try:
+            name = signal.Signals(signal_number).name
+        except ValueError:
+            name = str(signal_number)
+        self.decoder_crashes.labels(name).inc()
 
     def model_loaded(self, info: ModelInfo) -> None:
         self.model_info.info(

@@ -1,7 +1,13 @@
 """Resolve `workers = 0` (auto) and `intra_op_threads = 0` (auto) into the numbers the core runs with.
 
-Why auto means "one single-threaded run per core" on a small CPU (up to MAX_AUTO_WORKERS runs): with the
-small encoders this service ships, one onnxruntime run with N threads waits at every parallel section for
+The choice depends on what a clip costs the video encoder (ModelCost: the manifest's FLOPs per clip, else one
+timed warm-up run). A big model (a full-size VideoPrism: ~1 TFLOP per clip) gets one run with every usable
+core as intra-op threads, and batching: each operator is large enough that onnxruntime's parallel sections
+pay off, and one request is served at the speed of the bare runtime instead of one core's (issue 28: 11.0 s
+vs 5.3-6.0 s per `base` clip on 2 cores with one single-threaded run per core).
+
+Why a small model gets "one single-threaded run per core" on a small CPU (up to MAX_AUTO_WORKERS runs): with
+the small encoders, one onnxruntime run with N threads waits at every parallel section for
 all N, so whenever the event loop or a decoder preempts one of them a core idles. N runs with one thread
 each keep every core busy: on the 2-core development machine that engine alone is 1.6-1.7x faster than one
 run with onnxruntime's threads, and the served throughput at concurrency 128 rises by about a third
@@ -26,21 +32,65 @@ class Placement:
     text_on_cpu: bool
 
 
+@dataclass(frozen=True)
+class ModelCost:
+    """What one clip costs the video encoder: GFLOPs from the manifest, or the seconds of one timed run of
+    a single clip with `threads` intra-op threads. Either is enough; FLOPs win when both are known."""
+
+    gflops_per_clip: float | None = None
+    seconds_per_clip: float | None = None
+    threads: int = 1
+
+    def is_big(self) -> bool:
+        if self.gflops_per_clip is not None:
+            return self.gflops_per_clip >= BIG_MODEL_GFLOPS
+        if self.seconds_per_clip is not None:
+            # Core-seconds, so the verdict does not depend on how many threads the timed run had.
+            return self.seconds_per_clip * max(1, self.threads) >= BIG_MODEL_CORE_SECONDS
+        return False
+
+
+# A clip above either bound is "big": its operators are wide enough that all cores in one run beat one
+# single-threaded run per core. The demo model (4 M parameters) is far below both; `base` (~1.1 TFLOP, ~10
+# core-seconds per clip) far above. Between the two orders of magnitude the choice matters little.
+BIG_MODEL_GFLOPS = 20.0
+BIG_MODEL_CORE_SECONDS = 0.2
+
 # Idle workers split the queue between them, so a large auto count would cut the load into tiny batches;
 # beyond this many runs, each run gets more threads instead.
 MAX_AUTO_WORKERS = 4
 
 
-def resolve_parallelism(settings: CoreSettings, placement: Placement, cores: int) -> CoreSettings:
+def needs_cost(settings: CoreSettings, placement: Placement) -> bool:
+    """Whether the choice depends on the model's cost: only when the video encoder runs on the CPU and
+    both its worker count and the intra-op threads are auto."""
+    return (
+        placement.video_on_cpu
+        and settings.video_batcher.workers == 0
+        and settings.runtime.intra_op_threads == 0
+    )
+
+
+def resolve_parallelism(
+    settings: CoreSettings, placement: Placement, cores: int, cost: ModelCost | None = None
+) -> CoreSettings:
     """`settings` with every auto (0) worker count and intra-op thread count made concrete.
 
-    Explicit values are kept. Auto workers on the CPU: one per core up to MAX_AUTO_WORKERS (cores //
+    Explicit values are kept. A big model (`cost.is_big()`, see `needs_cost`): one video run with `cores`
+    intra-op threads; auto text workers then share those threads (one run). Otherwise: Auto workers on the CPU: one per core up to MAX_AUTO_WORKERS (cores //
     intra-op threads when those are set). Auto intra-op threads, when an encoder on the CPU runs several
     workers: cores // its workers, so the runs together fill the machine without oversubscribing it;
     otherwise onnxruntime's default. Auto `max_batches_in_flight` (0) becomes workers + 1, so one full batch
     can wait behind the runs. On a GPU auto workers are 1."""
     cores = max(1, cores)
     explicit_threads = settings.runtime.intra_op_threads
+    if cost is not None and cost.is_big() and needs_cost(settings, placement):
+        explicit_threads = cores
+        settings = dataclasses.replace(
+            settings,
+            video_batcher=dataclasses.replace(settings.video_batcher, workers=1),
+            runtime=dataclasses.replace(settings.runtime, intra_op_threads=cores),
+        )
 
     def workers(b: BatcherSettings, on_cpu: bool) -> int:
         if b.workers:

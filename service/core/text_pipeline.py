@@ -35,6 +35,10 @@ class TextPipeline:
         self._bundle_id = bundle_id
         self._model_version = model_version
 
+    @property
+    def tokenizer(self) -> TextTokenizer:
+        return self._tokenizer
+
     async def embed(self, text: str, deadline: Deadline) -> TextEmbeddingResult:
         normalized = self._tokenizer.normalize(text)
         row = TokenRow(self._tokenizer.encode_normalized(normalized))

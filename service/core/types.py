@@ -78,6 +78,34 @@ class VideoEmbeddingResult:
     cached: bool = False
     content_sha256: str | None = None
     error: ServiceError | None = None
+    # Segments the video holds at the requested interval; `truncated` when the per-request cap kept fewer.
+    segments_total: int = 0
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class StreamedSegment:
+    """One segment of `embed_video_segments`, sent in order; `segments_total` is known before decoding."""
+
+    index: int
+    start_s: float
+    end_s: float
+    embedding: Vector
+    cached: bool
+    segments_total: int
+
+
+@dataclass(frozen=True)
+class StreamedVideo:
+    """The last item of `embed_video_segments`: the normalized mean of every segment embedding."""
+
+    embedding: Vector
+    segments_total: int
+    cached: bool
+    content_sha256: str
+
+
+VideoStreamItem = StreamedSegment | StreamedVideo
 
 
 @dataclass(frozen=True)

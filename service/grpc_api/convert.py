@@ -7,11 +7,13 @@ from collections.abc import Callable
 from service.core.types import (
     EncoderInfo,
     ModelInfo,
+    StreamedSegment,
     TextEmbeddingResult,
     VideoBytes,
     VideoEmbeddingResult,
     VideoItem,
     VideoOptions,
+    VideoStreamItem,
     VideoUrl,
 )
 from service.errors import InvalidRequestError
@@ -52,7 +54,12 @@ def _item_error(error: object) -> pb.ItemError:
 
 
 def video_embedding(index: int, result: VideoEmbeddingResult, *, with_segments: bool) -> pb.VideoEmbedding:
-    out = pb.VideoEmbedding(index=index, cached=result.cached)
+    out = pb.VideoEmbedding(
+        index=index,
+        cached=result.cached,
+        segments_total=result.segments_total,
+        truncated=result.truncated,
+    )
     if result.error is not None or result.embedding is None:
         out.error.CopyFrom(_item_error(result.error))
         return out
@@ -62,6 +69,25 @@ def video_embedding(index: int, result: VideoEmbeddingResult, *, with_segments: 
             out.segments.add(
                 start_seconds=seg.start_s, end_seconds=seg.end_s, embedding=seg.embedding.tolist()
             )
+    return out
+
+
+def streamed(item: VideoStreamItem, info: ModelInfo) -> pb.EmbedVideoSegmentsResponse:
+    out = pb.EmbedVideoSegmentsResponse(
+        model=info.model_name, dim=info.embedding_dim, segments_total=item.segments_total
+    )
+    if isinstance(item, StreamedSegment):
+        out.segment.CopyFrom(
+            pb.StreamedSegment(
+                index=item.index,
+                start_seconds=item.start_s,
+                end_seconds=item.end_s,
+                embedding=item.embedding.tolist(),
+                cached=item.cached,
+            )
+        )
+    else:
+        out.video.CopyFrom(pb.StreamedVideo(embedding=item.embedding.tolist(), cached=item.cached))
     return out
 
 

@@ -1,5 +1,6 @@
-"""One server interceptor for every RPC of the embedding service: request id, API key, admission (draining,
-in-flight limit), error mapping and the access log line. Health and reflection pass through untouched.
+"""One server interceptor for every RPC of the embedding service: request id, API key, scope, rate limit,
+admission (draining, in-flight limit), messages that do not parse, error mapping and the access log line.
+Health passes through untouched; reflection needs a key when keys are set.
 
 The key and the in-flight limit are checked from the call's metadata before the handler is even looked up: a refused call gets a
 handler without a request deserializer, so its payload is never parsed.
@@ -17,12 +18,15 @@ from typing import Any
 import grpc
 
 from service.app import ServiceContext
-from service.errors import InternalError, ServiceError
+from service.auth.keys import Principal, principal_var
+from service.auth.scopes import grpc_scope
+from service.errors import InternalError, InvalidRequestError, ServiceError
 from service.grpc_api.errors import abort
 from service.logging import REQUEST_ID_HEADER, new_request_id, request_id_var
 
 log = logging.getLogger("service.grpc_api.access")
 PROTECTED_PREFIX = "/videoprism.v1."
+REFLECTION_PREFIX = "/grpc.reflection."
 _REFUSAL_GRACE_S = 1.0
 _REFUSAL_MAX_MESSAGES = 16
 # Metadata is cheap and most wanted under overload, so it is not counted against `max_in_flight`.
@@ -44,6 +48,11 @@ def _metadata(details: grpc.HandlerCallDetails) -> dict[str, str]:
     return out
 
 
+def _method_label(details: grpc.HandlerCallDetails) -> str:
+    method: str = details.method  # type: ignore[attr-defined]
+    return method.rsplit("/", 1)[-1]
+
+
 class FrontDoorInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
@@ -54,20 +63,27 @@ class FrontDoorInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         method: str = handler_call_details.method  # type: ignore[attr-defined]
+        if method.startswith(REFLECTION_PREFIX):
+            # Reflection describes the whole API surface: with keys set, only key holders may read it.
+            try:
+                self._ctx.authenticate(_metadata(handler_call_details).get("authorization"))
+            except ServiceError as error:
+                return await self._refusal(continuation, handler_call_details, error, new_request_id(None))
+            return await continuation(handler_call_details)
         if not method.startswith(PROTECTED_PREFIX):
             return await continuation(handler_call_details)
         metadata = _metadata(handler_call_details)
         request_id = new_request_id(metadata.get(REQUEST_ID_HEADER))
         limited = method not in _UNLIMITED_METHODS
         try:
-            self._ctx.authenticate(metadata.get("authorization"))
+            principal = await self._ctx.authorize(metadata.get("authorization"), grpc_scope(method))
             if limited:
                 # Checked here, before the handler deserializes anything, like the key.
                 self._ctx.check_capacity(_KIND_OF_METHOD.get(method))
         except ServiceError as error:
             return await self._refusal(continuation, handler_call_details, error, request_id)
         handler = await continuation(handler_call_details)
-        return _wrap(handler, method, request_id, self._ctx, limited=limited)
+        return _wrap(handler, method, request_id, self._ctx, limited=limited, principal=principal)
 
     async def _refusal(
         self,
@@ -82,6 +98,7 @@ class FrontDoorInterceptor(grpc.aio.ServerInterceptor):
             token = request_id_var.set(request_id)
             try:
                 log.info("%s refused", details.method, extra={"code": error.code})  # type: ignore[attr-defined]
+                self._ctx.metrics.front_door_finished("grpc", _method_label(details), error.code, 0.0)
                 await abort(context, error)
             finally:
                 request_id_var.reset(token)
@@ -115,13 +132,56 @@ class FrontDoorInterceptor(grpc.aio.ServerInterceptor):
         return grpc.unary_unary_rpc_method_handler(refuse)
 
 
+class _Unparsable:
+    """Stands in for a message whose bytes do not parse, so the handler (not gRPC core, which would answer
+    UNKNOWN) refuses it as `invalid_request`."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as exc:  # DecodeError and whatever a custom deserializer raises
+            return _Unparsable(exc)
+
+    return parse
+
+
+def _parsed(request: Any) -> Any:
+    if isinstance(request, _Unparsable):
+        raise InvalidRequestError(f"the request message does not parse: {request.error}")
+    return request
+
+
+async def _parsed_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        yield _parsed(request)
+
+
 def _wrap(
-    handler: grpc.RpcMethodHandler, method: str, request_id: str, ctx: ServiceContext, *, limited: bool
+    handler: grpc.RpcMethodHandler,
+    method: str,
+    request_id: str,
+    ctx: ServiceContext,
+    *,
+    limited: bool,
+    principal: Principal,
 ) -> grpc.RpcMethodHandler:
     if handler is None:
         return handler
+    handler = handler._replace(request_deserializer=_tolerant(handler.request_deserializer))  # type: ignore[attr-defined]
+
+    def checked(request: Any) -> Any:
+        return _parsed_stream(request) if handler.request_streaming else _parsed(request)
 
     async def begin(context: grpc.aio.ServicerContext) -> None:
+        principal_var.set(principal)
         context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))
 
     async def fail(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
@@ -131,6 +191,9 @@ def _wrap(
         await abort(context, error)
 
     def finish(started: float, code: str) -> None:
+        ctx.metrics.front_door_finished(
+            "grpc", method.rsplit("/", 1)[-1], code, time.perf_counter() - started
+        )
         log.info(
             "%s %s",
             method,
@@ -146,8 +209,13 @@ def _wrap(
             started, code = time.perf_counter(), "ok"
             try:
                 await begin(context)
-                async with ctx.admit(limited=limited):
-                    async for response in behavior(request, context):
+                # aclosing: a cancelled call must stop the handler (and its decoder) now, not when the
+                # abandoned generator is garbage-collected.
+                async with (
+                    ctx.admit(limited=limited),
+                    contextlib.aclosing(behavior(checked(request), context)) as responses,
+                ):
+                    async for response in responses:
                         yield response
             except ServiceError as exc:
                 code = exc.code
@@ -159,7 +227,9 @@ def _wrap(
                 await fail(context, exc)
             finally:
                 finish(started, code)
-                request_id_var.reset(token)
+                # grpc closes a cancelled stream from another task, whose context never held the token.
+                with contextlib.suppress(ValueError):
+                    request_id_var.reset(token)
 
         if handler.request_streaming:
             return handler._replace(stream_stream=streaming)  # type: ignore[attr-defined, no-any-return]
@@ -173,7 +243,7 @@ def _wrap(
         try:
             await begin(context)
             async with ctx.admit(limited=limited):
-                return await behavior_u(request, context)
+                return await behavior_u(checked(request), context)
         except ServiceError as exc:
             code = exc.code
             await fail(context, exc)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from service.app import ServiceContext
-from service.core.types import ModelInfo, VideoBytes
+from service.core.types import Deadline, ModelInfo, VideoBytes
 from service.errors import DrainingError, InvalidRequestError, PayloadTooLargeError, ServiceError
 from service.grpc_api import convert
 from service.grpc_api.gen import embedding_pb2 as pb
@@ -44,6 +44,25 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
         segmented = options.segment_interval_s is not None
         data = [convert.video_embedding(i, r, with_segments=segmented) for i, r in enumerate(results)]
         return pb.EmbedVideoResponse(model=info.model_name, dim=info.embedding_dim, data=data)
+
+    async def EmbedVideoSegments(
+        self, request: pb.EmbedVideoRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.EmbedVideoSegmentsResponse]:
+        # Each message is produced only when the previous one was taken by gRPC's write, so a client that
+        # does not read stalls the decoder through HTTP/2 flow control. A cancel or deadline cancels this
+        # generator, and closing the core's stream kills that call's ffmpeg and removes its files.
+        if len(request.videos) != 1:
+            raise InvalidRequestError("EmbedVideoSegments takes exactly one video")
+        item = convert.video_item(request.videos[0], self._model_info, where="videos[0]")
+        options = convert.video_options(request.options)
+        info = self._model_info()
+        timeout = _client_timeout(context)
+        stream = self._ctx.core.embed_video_segments(
+            item, options, deadline=Deadline.after(timeout) if timeout is not None else None, api="grpc"
+        )
+        async with contextlib.aclosing(stream):
+            async for out in stream:
+                yield convert.streamed(out, info)
 
     async def EmbedText(
         self, request: pb.EmbedTextRequest, context: grpc.aio.ServicerContext

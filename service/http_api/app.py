@@ -10,10 +10,13 @@ from fastapi import FastAPI
 
 from service import __version__
 from service.app import ServiceContext
-from service.http_api import routes_ops, routes_text, routes_video
+from service.http_api import routes_jobs, routes_ops, routes_text, routes_video
 from service.http_api.errors import install_error_handlers
 from service.http_api.middleware import FrontDoorMiddleware
 from service.settings import Settings
+
+TITLE = "VideoPrism embedding service"
+DESCRIPTION = 'Video and text embeddings in one space. Errors are `{"error": {"code", "message"}}`.'
 
 
 def create_app(settings: Settings | None = None, *, context: ServiceContext | None = None) -> FastAPI:
@@ -30,15 +33,22 @@ def create_app(settings: Settings | None = None, *, context: ServiceContext | No
             if owns_context:
                 await ctx.drain()
 
+    # With an operations port the API description and metrics move there (ops_app.py).
+    separate_ops = ctx.settings.ops_port is not None
     app = FastAPI(
-        title="VideoPrism embedding service",
+        title=TITLE,
         version=__version__,
-        description='Video and text embeddings in one space. Errors are `{"error": {"code", "message"}}`.',
+        description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None if separate_ops else "/docs",
+        redoc_url=None if separate_ops else "/redoc",
+        openapi_url=None if separate_ops else "/openapi.json",
     )
     app.state.context = ctx
     install_error_handlers(app)
     app.add_middleware(FrontDoorMiddleware, context=lambda: ctx)
-    for module in (routes_ops, routes_video, routes_text):
+    for module in (routes_ops, routes_video, routes_text, routes_jobs):
         app.include_router(module.router)
+    if not separate_ops:
+        app.include_router(routes_ops.metrics_router)
     return app

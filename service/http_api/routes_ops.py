@@ -14,6 +14,8 @@ from service.http_api.errors import error_response
 from service.http_api.schemas import EncoderInfoOut, ErrorResponse, ModelCard, ModelsResponse, StatusResponse
 
 router = APIRouter()
+# Served by the main listener only while no operations port is configured, else by the ops listener.
+metrics_router = APIRouter()
 
 _NOT_READY_EXAMPLE: dict[str, Any] = {
     "description": "Loading or draining.",
@@ -54,7 +56,7 @@ async def readyz(ctx: ContextDep) -> Any:
     return error_response(error)
 
 
-@router.get(
+@metrics_router.get(
     "/metrics",
     tags=["ops"],
     summary="Prometheus metrics in the text exposition format.",

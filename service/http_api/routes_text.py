@@ -1,24 +1,43 @@
-"""Text embedding routes: the native shape and the OpenAI-compatible `/v1/embeddings`."""
+"""Text embedding routes: the native shape, and the OpenAI-compatible `/v1/embeddings` and
+`/v1/models/{id}` (OpenAI's error shape, token-id inputs)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
 
-from service.errors import InvalidRequestError
-from service.http_api.deps import ContextDep, documented_auth, encode_vector
+from service.errors import InvalidRequestError, ModelNotFoundError
+from service.http_api.deps import ContextDep, CoreDep, documented_auth, encode_vector
+from service.http_api.openai_errors import OpenAIParamError, OpenAIRoute
+from service.http_api.routes_ops import list_models
 from service.http_api.schemas import (
     ERROR_RESPONSES,
     EmbedTextRequest,
     EmbedTextResponse,
     ErrorBody,
+    ModelCard,
+    ModelsResponse,
+    TextEmbeddingOut,
+)
+from service.http_api.schemas_openai import (
     OpenAIEmbedding,
     OpenAIEmbeddingsRequest,
     OpenAIEmbeddingsResponse,
+    OpenAIErrorResponse,
     OpenAIUsage,
-    TextEmbeddingOut,
 )
 
 router = APIRouter(dependencies=[Depends(documented_auth)])
+openai_router = APIRouter(route_class=OpenAIRoute)
+
+# The card /v1/models shows as its example, so both routes document the same model.
+_CARD_EXAMPLE: dict[str, Any] = ModelsResponse.model_json_schema()["examples"][0]["data"][0]
+
+OPENAI_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": OpenAIErrorResponse, "description": entry["description"]}
+    for status, entry in ERROR_RESPONSES.items()
+}
 
 
 @router.post(
@@ -54,25 +73,27 @@ async def embed_text(body: EmbedTextRequest, ctx: ContextDep) -> EmbedTextRespon
     return EmbedTextResponse(model=info.model_name, dim=info.embedding_dim, data=data)
 
 
-@router.post(
+@openai_router.post(
     "/v1/embeddings",
     response_model=OpenAIEmbeddingsResponse,
     tags=["openai"],
     summary="OpenAI-compatible text embeddings: point an OpenAI client's base_url at /v1.",
-    responses=ERROR_RESPONSES,
+    responses=OPENAI_ERROR_RESPONSES,
 )
 async def openai_embeddings(body: OpenAIEmbeddingsRequest, ctx: ContextDep) -> OpenAIEmbeddingsResponse:
-    texts = [body.input] if isinstance(body.input, str) else body.input
     info = ctx.core.model_info()
     if body.dimensions is not None and body.dimensions != info.embedding_dim:
-        raise InvalidRequestError(f"this model only produces {info.embedding_dim} dimensions")
+        raise OpenAIParamError(
+            InvalidRequestError(f"this model only produces {info.embedding_dim} dimensions"), "dimensions"
+        )
+    texts = _input_texts(body.input, ctx)
     results = await ctx.embed_texts(texts, api="openai")
     data = []
     tokens = 0
     for index, result in enumerate(results):
         # The OpenAI shape has no per-item error, so one failed text fails the request with its code.
         if result.error is not None:
-            raise result.error
+            raise OpenAIParamError(result.error, "input")
         assert result.embedding is not None
         tokens += result.num_tokens
         data.append(
@@ -81,3 +102,53 @@ async def openai_embeddings(body: OpenAIEmbeddingsRequest, ctx: ContextDep) -> O
     return OpenAIEmbeddingsResponse(
         model=info.model_name, data=data, usage=OpenAIUsage(prompt_tokens=tokens, total_tokens=tokens)
     )
+
+
+def _input_texts(value: str | list[str] | list[int] | list[list[int]], ctx: ContextDep) -> list[str]:
+    """Texts of every input shape OpenAI accepts; token ids become the text they spell in this vocabulary."""
+    if isinstance(value, str):
+        return [value]
+    if not value:
+        raise OpenAIParamError(InvalidRequestError("input is empty; send at least one text"), "input")
+    # The request model admits only homogeneous lists, so at most one of these fills up.
+    texts: list[str] = []
+    flat: list[int] = []
+    rows: list[list[int]] = []
+    for item in value:
+        if isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item, int):
+            flat.append(item)
+        else:
+            rows.append(list(item))
+    if texts:
+        return texts
+    try:
+        return ctx.core.decode_token_ids([flat] if flat else rows)
+    except InvalidRequestError as error:
+        raise OpenAIParamError(error, "input") from None
+
+
+@openai_router.get(
+    "/v1/models/{model_id}",
+    response_model=ModelCard,
+    tags=["openai"],
+    summary="One served model's card (OpenAI's models.retrieve); unknown ids are model_not_found (404).",
+    responses={
+        200: {"content": {"application/json": {"example": _CARD_EXAMPLE}}},
+        **OPENAI_ERROR_RESPONSES,
+        404: {"model": OpenAIErrorResponse, "description": "model_not_found"},
+    },
+)
+async def retrieve_model(model_id: str, core: CoreDep) -> ModelCard:
+    served = await list_models(core)
+    for card in served.data:
+        if card.id == model_id:
+            return card
+    known = ", ".join(card.id for card in served.data)
+    raise OpenAIParamError(
+        ModelNotFoundError(f"model {model_id!r} is not served here; served models: {known}"), "model"
+    )
+
+
+router.include_router(openai_router)

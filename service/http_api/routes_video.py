@@ -7,11 +7,12 @@ import binascii
 from typing import Annotated
 
 import pybase64
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 
 from service.core.types import VideoBytes, VideoEmbeddingResult, VideoItem, VideoOptions, VideoUrl
 from service.errors import InvalidRequestError, PayloadTooLargeError
 from service.http_api.deps import ContextDep, documented_auth, encode_vector
+from service.http_api.disconnect import unless_disconnected
 from service.http_api.schemas import (
     ERROR_RESPONSES,
     EmbedVideoRequest,
@@ -50,6 +51,8 @@ def to_response(
                 index=index,
                 embedding=encode_vector(result.embedding, encoding),
                 segments=segments,
+                segments_total=result.segments_total if with_segments else None,
+                truncated=result.truncated if with_segments else None,
                 cached=result.cached,
             )
         )
@@ -64,9 +67,9 @@ def _b64(text: str, where: str) -> bytes:
 
 
 async def _embed(
-    ctx: ContextDep, items: list[VideoItem], options: VideoOptions, encoding: str
+    request: Request, ctx: ContextDep, items: list[VideoItem], options: VideoOptions, encoding: str
 ) -> EmbedVideoResponse:
-    results = await ctx.embed_videos(items, options, api="http")
+    results = await unless_disconnected(request, ctx.embed_videos(items, options, api="http"))
     info = ctx.core.model_info()
     with_segments = options.segment_interval_s is not None
     return to_response(info.model_name, info.embedding_dim, results, encoding, with_segments=with_segments)
@@ -79,7 +82,7 @@ async def _embed(
     summary="Embed videos given by URL, base64 bytes or pre-decoded frames.",
     responses=ERROR_RESPONSES,
 )
-async def embed_video(body: EmbedVideoRequest, ctx: ContextDep) -> EmbedVideoResponse:
+async def embed_video(body: EmbedVideoRequest, ctx: ContextDep, request: Request) -> EmbedVideoResponse:
     items: list[VideoItem] = []
     for index, video in enumerate(body.videos):
         if video.url is not None:
@@ -96,7 +99,7 @@ async def embed_video(body: EmbedVideoRequest, ctx: ContextDep) -> EmbedVideoRes
         end_s=body.clip.end if body.clip else None,
         segment_interval_s=body.segments.interval_seconds if body.segments else None,
     )
-    return await _embed(ctx, items, options, body.encoding)
+    return await _embed(request, ctx, items, options, body.encoding)
 
 
 @router.post(
@@ -108,6 +111,7 @@ async def embed_video(body: EmbedVideoRequest, ctx: ContextDep) -> EmbedVideoRes
 )
 async def upload_video(
     ctx: ContextDep,
+    request: Request,
     files: Annotated[list[UploadFile], File(description="One or more video files.")],
     clip_start: Annotated[float | None, Form(ge=0, description="Clip start, seconds.")] = None,
     clip_end: Annotated[float | None, Form(gt=0, description="Clip end, seconds.")] = None,
@@ -129,4 +133,4 @@ async def upload_video(
             )
         items.append(VideoBytes(data))
     options = VideoOptions(start_s=clip_start, end_s=clip_end, segment_interval_s=segment_interval_seconds)
-    return await _embed(ctx, items, options, encoding)
+    return await _embed(request, ctx, items, options, encoding)

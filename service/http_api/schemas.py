@@ -121,6 +121,14 @@ class VideoEmbeddingOut(BaseModel):
     index: int = Field(description="Position of the input in the request.")
     embedding: Vector | None = Field(default=None, description="L2-normalized embedding; absent on error.")
     segments: list[SegmentOut] | None = Field(default=None, description="Only when segments were requested.")
+    segments_total: int | None = Field(
+        default=None, description="Segments the video holds at the requested interval (when segmented)."
+    )
+    truncated: bool | None = Field(
+        default=None,
+        description="True when the per-request segment cap kept fewer than `segments_total`; "
+        "use `POST /v1/jobs` or gRPC `EmbedVideoSegments` for the rest.",
+    )
     cached: bool = Field(default=False, description="Served from the cache.")
     error: ErrorBody | None = Field(
         default=None, description="Why this item failed; the others are unaffected."
@@ -185,56 +193,6 @@ class EmbedTextResponse(BaseModel):
     model: str
     dim: int
     data: list[TextEmbeddingOut]
-
-
-class OpenAIEmbeddingsRequest(BaseModel):
-    """The OpenAI embeddings request; `model` is accepted whatever its value and the served model answers."""
-
-    model_config = ConfigDict(
-        extra="ignore",
-        json_schema_extra={
-            "examples": [
-                {"model": "videoprism-demo", "input": ["a dog on a skateboard"], "encoding_format": "float"}
-            ]
-        },
-    )
-    input: Text | list[Text] = Field(
-        description="One text or a list of texts (token arrays are not accepted)."
-    )
-    model: str = Field(default="", description="Informational; the served model is used.")
-    encoding_format: Encoding = "float"
-    dimensions: int | None = Field(default=None, description="Must equal the model's dimension if given.")
-    user: str | None = None
-
-
-class OpenAIEmbedding(BaseModel):
-    object: Literal["embedding"] = "embedding"
-    index: int
-    embedding: Vector
-
-
-class OpenAIUsage(BaseModel):
-    prompt_tokens: int
-    total_tokens: int
-
-
-class OpenAIEmbeddingsResponse(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "object": "list",
-                    "model": "videoprism-demo",
-                    "data": [{"object": "embedding", "index": 0, "embedding": _EMB}],
-                    "usage": {"prompt_tokens": 6, "total_tokens": 6},
-                }
-            ]
-        }
-    )
-    object: Literal["list"] = "list"
-    model: str
-    data: list[OpenAIEmbedding]
-    usage: OpenAIUsage
 
 
 class EncoderInfoOut(BaseModel):

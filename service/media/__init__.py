@@ -13,6 +13,14 @@ Service (async)::
         finally:
             ingestor.release(media)                # aclose() removes anything left
 
+Long videos, one segment at a time (bounded memory, cancellable)::
+
+        info = await ingestor.open_media(media)                 # probe + caps, coded errors
+        spans = ingestor.plan_segment_spans(info, spec)         # spans.total, spans.truncated, before decoding
+        async with contextlib.aclosing(ingestor.iter_segments(media, spec, info)) as segments:
+            async for segment in segments:                      # Segment(start_s, end_s, frames [T, S, S, 3])
+                ...
+
 Training data loaders (blocking, same pixels as the service)::
 
     frames = decode_clip_sync(path, SamplingSpec(num_frames=16, image_size=288))
@@ -26,6 +34,7 @@ from service.media.decode import decode_clip_sync, decode_segments_sync, probe_s
 from service.media.ingestor import MediaIngestor
 from service.media.models import FetchedMedia, Frames, MediaInfo, Segment
 from service.media.resolver import Resolver, SystemResolver
+from service.media.sampling import SegmentSpans
 from service.media.settings import MediaSettings, SamplingSpec
 
 __all__ = [
@@ -37,6 +46,7 @@ __all__ = [
     "Resolver",
     "SamplingSpec",
     "Segment",
+    "SegmentSpans",
     "SystemResolver",
     "decode_clip_sync",
     "decode_segments_sync",

@@ -1,7 +1,9 @@
 """The async entry point used by the front doors: fetch or accept media, then probe and decode it.
 
 One MediaIngestor per process (owned by the app's lifespan, not a module global). It owns a private
-temp directory: every file it creates lives there and is removed by `release` or, at the latest, `aclose`.
+spool directory: every file it creates lives there and is removed by `release` or, at the latest, `aclose`.
+Long videos stream: `open_media` probes, `plan_segment_spans` says how many segments there will be, and
+`iter_segments` yields them one by one from a single ffmpeg process.
 """
 
 from __future__ import annotations
@@ -10,18 +12,25 @@ import asyncio
 import contextlib
 import hashlib
 import os
-import shutil
-import tempfile
+import time
 import uuid
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from types import TracebackType
 
-from service.errors import FetchFailedError, PayloadTooLargeError, UrlForbiddenError
-from service.media.decode import decode_clip_sync, decode_segments_sync, probe_sync
+from service.errors import DeadlineExceededError, FetchFailedError, PayloadTooLargeError, UrlForbiddenError
+from service.media.async_runner import run_limited_async
 from service.media.fetcher import UrlFetcher
+from service.media.ffmpeg_binary import find_ffmpeg
+from service.media.frame_stream import StreamJob, stream_windows
 from service.media.models import FetchedMedia, Frames, MediaInfo, Segment
+from service.media.probe import interpret_probe, probe_command, too_many_frames
+from service.media.process_groups import ChildTracker
+from service.media.process_runner import OutputOverflowError
 from service.media.resolver import Resolver, SystemResolver
+from service.media.sampling import SegmentSpans, WindowPlan, plan_clip, plan_segment_spans, plan_windows
 from service.media.settings import MediaSettings, SamplingSpec
+from service.media.spool import SpoolDir
 
 
 class MediaIngestor:
@@ -31,8 +40,10 @@ class MediaIngestor:
         self.settings = settings
         self._fetcher = UrlFetcher(settings, resolver or SystemResolver())
         self._decodes = asyncio.Semaphore(settings.max_concurrent_decodes)
-        parent = str(settings.temp_dir) if settings.temp_dir is not None else None
-        self._dir = Path(tempfile.mkdtemp(prefix="vp-media-", dir=parent))
+        # Purges the spool directories of dead processes under temp_dir before making ours.
+        self._spool = SpoolDir(settings.temp_dir)
+        self._dir = self._spool.path
+        self._children = ChildTracker()
         self._closed = False
 
     async def __aenter__(self) -> MediaIngestor:
@@ -44,9 +55,22 @@ class MediaIngestor:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Remove every file this ingestor created. Idempotent."""
+        """Kill every live ffmpeg process group of this ingestor and remove its spool directory. Idempotent.
+
+        Decodes still running then fail (their streams end); the drain/shutdown path calls this last.
+        """
         self._closed = True
-        await asyncio.to_thread(shutil.rmtree, self._dir, True)
+        self._children.kill_all()
+        await asyncio.to_thread(self._spool.close)
+
+    def on_decoder_crash(self, hook: Callable[[int], None]) -> None:
+        """Calls `hook(signal number)` whenever an ffmpeg child dies of a signal it was not sent (metrics)."""
+        self._children.crash_hook = hook
+
+    @property
+    def live_children(self) -> int:
+        """ffmpeg processes of this ingestor started and not yet reaped (tests and shutdown checks)."""
+        return self._children.live
 
     @property
     def temp_dir(self) -> Path:
@@ -118,19 +142,99 @@ class MediaIngestor:
             path=real, sha256=digest.hexdigest(), size_bytes=size, source=str(path), owned=False
         )
 
-    async def probe(self, media: FetchedMedia) -> MediaInfo:
-        """Container/stream facts and cap checks, without decoding."""
+    async def open_media(self, media: FetchedMedia) -> MediaInfo:
+        """Probe `media`: stream facts and the caps (duration, pixels, frames, codec allow-list).
+
+        Raises unsupported_media, no_video_stream, media_too_long, resolution_too_large, decode_failed.
+        """
+        argv, limits = probe_command(media.path, self.settings, find_ffmpeg(self.settings))
         async with self._decodes:
-            return await asyncio.to_thread(probe_sync, media.path, self.settings)
+            try:
+                result = await run_limited_async(argv, limits, self._children)
+            except OutputOverflowError as exc:
+                raise too_many_frames(self.settings) from exc
+        # Parsing a long video's packet list takes a while: off the event loop.
+        return await asyncio.to_thread(interpret_probe, result, self.settings)
+
+    async def probe(self, media: FetchedMedia) -> MediaInfo:
+        """Same as `open_media` (kept for existing callers)."""
+        return await self.open_media(media)
+
+    def plan_segment_spans(self, info: MediaInfo, spec: SamplingSpec) -> SegmentSpans:
+        """The (start_s, end_s) windows `iter_segments` will yield, before any decoding.
+
+        Without `spec.segment_s`: one span (the clip window). With it: every `segment_s` window of the
+        video; only `spec.max_segments` limits the count, and then `truncated` is true and `available`
+        says how many the video holds. Raises invalid_request when the window lies outside the video.
+        """
+        return plan_segment_spans(info, spec)
+
+    async def iter_segments(
+        self,
+        media: FetchedMedia,
+        spec: SamplingSpec,
+        info: MediaInfo | None = None,
+        *,
+        deadline: float | None = None,
+    ) -> AsyncGenerator[Segment, None]:
+        """Yield the Segments of `plan_segment_spans(info, spec)` in order, each as soon as it is decoded.
+
+        One ffmpeg process reads the file once; at most about one segment is decoded ahead of the consumer
+        (the pipe blocks ffmpeg). `deadline` is a `time.monotonic()` value for the whole decode; besides
+        it, a decoder that yields no frame for `decode_stall_timeout_s` fails with deadline_exceeded.
+        Stop early with `aclose()` (or `contextlib.aclosing`) or by cancelling the task: the process group
+        is killed, the decode permit released and the filter script removed at once.
+        """
+        if info is None:
+            info = await self._open_by(media, deadline)
+        plans = plan_windows(info, spec, plan_segment_spans(info, spec))
+        # Closed explicitly: left to the garbage collector, the process would live on until it runs.
+        async with contextlib.aclosing(self._stream(media, info, plans, spec, deadline)) as windows:
+            async for segment in windows:
+                yield segment
+
+    async def _open_by(self, media: FetchedMedia, deadline: float | None) -> MediaInfo:
+        try:
+            # asyncio's clock is time.monotonic, the clock of `deadline`.
+            async with asyncio.timeout_at(deadline):
+                return await self.open_media(media)
+        except TimeoutError as exc:
+            raise DeadlineExceededError("the probe ran past the request deadline") from exc
+
+    async def _stream(
+        self,
+        media: FetchedMedia,
+        info: MediaInfo,
+        plans: list[WindowPlan],
+        spec: SamplingSpec,
+        deadline: float | None,
+    ) -> AsyncGenerator[Segment, None]:
+        if self._closed:
+            raise RuntimeError("MediaIngestor is closed")
+        job = StreamJob(media.path, info, plans, spec, self.settings, self._dir, self._children, deadline)
+        async with self._decodes, contextlib.aclosing(stream_windows(job)) as windows:
+            async for segment in windows:
+                yield segment
 
     async def decode_clip(
         self, media: FetchedMedia, spec: SamplingSpec, info: MediaInfo | None = None
     ) -> Frames:
         """uint8 [T, S, S, 3] RGB, T = spec.num_frames, S = spec.image_size."""
-        async with self._decodes:
-            return await asyncio.to_thread(decode_clip_sync, media.path, spec, self.settings, info=info)
+        info = info or await self.open_media(media)
+        deadline = time.monotonic() + self.settings.decode_timeout_s
+        windows = self._stream(media, info, [plan_clip(info, spec)], spec, deadline)
+        async with contextlib.aclosing(windows):
+            async for segment in windows:
+                return segment.frames
+        raise AssertionError("a clip always yields one window")
 
-    async def decode_segments(self, media: FetchedMedia, spec: SamplingSpec) -> list[Segment]:
-        """Segments of `spec.segment_s` seconds, each with uint8 [T, S, S, 3] frames."""
-        async with self._decodes:
-            return await asyncio.to_thread(decode_segments_sync, media.path, spec, self.settings)
+    async def decode_segments(
+        self, media: FetchedMedia, spec: SamplingSpec, info: MediaInfo | None = None
+    ) -> list[Segment]:
+        """Every segment at once (at most `settings.max_segments`); long videos should use `iter_segments`."""
+        info = info or await self.open_media(media)
+        spans = plan_segment_spans(info, spec, self.settings.max_segments)
+        deadline = time.monotonic() + self.settings.decode_timeout_s
+        windows = self._stream(media, info, plan_windows(info, spec, spans), spec, deadline)
+        async with contextlib.aclosing(windows):
+            return [segment async for segment in windows]

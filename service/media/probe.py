@@ -19,7 +19,7 @@ from service.errors import (
 )
 from service.media.ffmpeg_args import input_args
 from service.media.models import MediaInfo
-from service.media.process_runner import OutputOverflowError, ProcessLimits, run_limited
+from service.media.process_runner import OutputOverflowError, ProcessLimits, ProcessResult, run_limited
 from service.media.settings import MediaSettings
 
 _NOPTS = -(2**63)
@@ -29,12 +29,8 @@ _BYTES_PER_PACKET_LINE = 160
 _HEADER = re.compile(r"^#(\w+) 0: (.*)$")
 
 
-def probe_media(path: Path, settings: MediaSettings, ffmpeg: Path) -> MediaInfo:
-    """Demux `path` and check it against the caps.
-
-    Raises UnsupportedMediaError, NoVideoStreamError, MediaTooLongError, ResolutionTooLargeError,
-    DecodeFailedError or DeadlineExceededError.
-    """
+def probe_command(path: Path, settings: MediaSettings, ffmpeg: Path) -> tuple[list[str], ProcessLimits]:
+    """The demux-only ffmpeg run and its limits; `interpret_probe` reads its result."""
     argv = [
         str(ffmpeg),
         *input_args(path, settings),
@@ -52,10 +48,16 @@ def probe_media(path: Path, settings: MediaSettings, ffmpeg: Path) -> MediaInfo:
         cpu_s=settings.cpu_limit_s,
         max_stdout_bytes=settings.max_frames * _BYTES_PER_PACKET_LINE + 65536,
     )
-    try:
-        result = run_limited(argv, limits)
-    except OutputOverflowError as exc:
-        raise MediaTooLongError(f"more than {settings.max_frames} frames") from exc
+    return argv, limits
+
+
+def too_many_frames(settings: MediaSettings) -> MediaTooLongError:
+    """The error for a probe whose output overflowed its cap."""
+    return MediaTooLongError(f"more than {settings.max_frames} frames")
+
+
+def interpret_probe(result: ProcessResult, settings: MediaSettings) -> MediaInfo:
+    """MediaInfo from a finished probe run, or the coded error its failure means."""
     if result.returncode != 0:
         if "matches no streams" in result.stderr:
             raise NoVideoStreamError("the file has no video stream")
@@ -63,6 +65,20 @@ def probe_media(path: Path, settings: MediaSettings, ffmpeg: Path) -> MediaInfo:
             raise ResolutionTooLargeError("the frame size exceeds the cap")
         raise UnsupportedMediaError("the file is not a supported video container")
     return _parse(result.stdout.decode("ascii", "replace"), settings)
+
+
+def probe_media(path: Path, settings: MediaSettings, ffmpeg: Path) -> MediaInfo:
+    """Demux `path` and check it against the caps. Blocking.
+
+    Raises UnsupportedMediaError, NoVideoStreamError, MediaTooLongError, ResolutionTooLargeError,
+    DecodeFailedError or DeadlineExceededError.
+    """
+    argv, limits = probe_command(path, settings, ffmpeg)
+    try:
+        result = run_limited(argv, limits)
+    except OutputOverflowError as exc:
+        raise too_many_frames(settings) from exc
+    return interpret_probe(result, settings)
 
 
 def _parse(text: str, settings: MediaSettings) -> MediaInfo:
@@ -105,6 +121,11 @@ def _parse(text: str, settings: MediaSettings) -> MediaInfo:
         raise DecodeFailedError("the video stream has no frames")
     if len(frames) > settings.max_frames:
         raise MediaTooLongError(f"more than {settings.max_frames} frames")
+    codec = header.get("codec_id", "unknown")
+    if codec not in settings.codec_allowlist:
+        raise UnsupportedMediaError(
+            f"video codec {codec!r} is not accepted; allowed: {', '.join(settings.codec_allowlist)}"
+        )
     time_base = _time_base(header.get("tb", ""))
     frames.sort(key=lambda f: f[0])
     pts_sorted = tuple(p for p, _ in frames)
@@ -114,7 +135,7 @@ def _parse(text: str, settings: MediaSettings) -> MediaInfo:
         fallback = gaps[len(gaps) // 2] if gaps else max(1, time_base[1] // (25 * time_base[0]))
         end_pts = pts_sorted[-1] + fallback
     info = MediaInfo(
-        codec=header.get("codec_id", "unknown"),
+        codec=codec,
         width=width,
         height=height,
         time_base=time_base,

@@ -8,16 +8,15 @@ so a timeout kills ffmpeg and anything it spawned.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import selectors
-import signal
 import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from service.errors import DeadlineExceededError
+from service.media.process_groups import ChildTracker, kill_group
 
 _CHUNK = 1 << 16
 _STDERR_KEEP = 16 * 1024
@@ -44,26 +43,29 @@ class ProcessResult:
     stderr: str  # last few KiB, for error messages
 
 
-def _trampoline(argv: Sequence[str], limits: ProcessLimits) -> list[str]:
+def sandboxed_argv(argv: Sequence[str], limits: ProcessLimits) -> list[str]:
+    """`argv` behind a shell that sets the rlimits and then execs it (same pid, so its group is ours)."""
     kib = max(1, limits.memory_bytes // 1024)
     script = f'ulimit -v {kib} && ulimit -t {limits.cpu_s} && ulimit -c 0 && exec "$@"'
     return ["/bin/sh", "-c", script, "sh", *argv]
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    kill_group(proc.pid)
     proc.wait()
 
 
-def run_limited(argv: Sequence[str], limits: ProcessLimits) -> ProcessResult:
+def run_limited(
+    argv: Sequence[str], limits: ProcessLimits, tracker: ChildTracker | None = None
+) -> ProcessResult:
     """Run `argv` under `limits`, returning its exit status, stdout and the tail of stderr.
 
     Raises DeadlineExceededError after `timeout_s` and OutputOverflowError when stdout exceeds its cap;
     in both cases the whole process group is killed first. Blocking: call it from a worker thread.
+    `tracker` (the ingestor's) lets shutdown kill the run from another thread.
     """
     proc = subprocess.Popen(
-        _trampoline(argv, limits),
+        sandboxed_argv(argv, limits),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -71,6 +73,8 @@ def run_limited(argv: Sequence[str], limits: ProcessLimits) -> ProcessResult:
         close_fds=True,
     )
     assert proc.stdout is not None and proc.stderr is not None
+    if tracker is not None:
+        tracker.add(proc.pid)
     out = bytearray()
     err = bytearray()
     deadline = time.monotonic() + limits.timeout_s
@@ -97,6 +101,8 @@ def run_limited(argv: Sequence[str], limits: ProcessLimits) -> ProcessResult:
                         raise OutputOverflowError(f"more than {limits.max_stdout_bytes} bytes on stdout")
         try:
             rc = proc.wait(timeout=max(0.0, deadline - time.monotonic()) + 0.5)
+            if rc < 0 and tracker is not None:
+                tracker.crashed(-rc)  # died of a signal it was not sent by us (we raise before killing)
         except subprocess.TimeoutExpired as exc:
             _kill_group(proc)
             raise DeadlineExceededError(f"ffmpeg ran longer than {limits.timeout_s:.1f} s") from exc
@@ -105,6 +111,8 @@ def run_limited(argv: Sequence[str], limits: ProcessLimits) -> ProcessResult:
         proc.stderr.close()
         if proc.returncode is None:
             _kill_group(proc)
+        if tracker is not None:
+            tracker.discard(proc.pid)
     return ProcessResult(
         returncode=rc, stdout=bytes(out), stderr=err[-_STDERR_KEEP:].decode("utf-8", "replace")
     )

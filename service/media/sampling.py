@@ -71,19 +71,54 @@ def plan_clip(info: MediaInfo, spec: SamplingSpec) -> WindowPlan:
     return WindowPlan(start_s=start, end_s=end, indices=indices)
 
 
+@dataclass(frozen=True)
+class SegmentSpans:
+    """The segment windows a request gets, known before any decoding.
+
+    `spans` are (start_s, end_s) pairs, seconds from the first frame; `available` is how many segments the
+    video holds at this interval, so `truncated` tells the caller that a count limit cut the list.
+    """
+
+    spans: tuple[tuple[float, float], ...]
+    available: int
+
+    @property
+    def total(self) -> int:
+        return len(self.spans)
+
+    @property
+    def truncated(self) -> bool:
+        return self.available > len(self.spans)
+
+
+def plan_segment_spans(info: MediaInfo, spec: SamplingSpec, cap: int | None = None) -> SegmentSpans:
+    """Consecutive windows of `spec.segment_s` seconds (the last one may be shorter).
+
+    The count is limited only by `spec.max_segments` and `cap` (whichever is smaller, if set); the
+    video's length, bounded by `max_duration_s` at the probe, is the natural limit. Without `segment_s`
+    the whole request window is one span.
+    """
+    start, end = _bounds(info, spec)
+    if spec.segment_s is None:
+        return SegmentSpans(((start, end),), 1)
+    available = max(1, math.ceil((end - start) / spec.segment_s - 1e-9))
+    limits = [n for n in (spec.max_segments, cap) if n is not None]
+    count = min([available, *limits])
+    spans = []
+    for k in range(count):
+        seg_start = start + k * spec.segment_s
+        spans.append((seg_start, min(end, seg_start + spec.segment_s)))
+    return SegmentSpans(tuple(spans), available)
+
+
+def plan_windows(info: MediaInfo, spec: SamplingSpec, spans: SegmentSpans) -> list[WindowPlan]:
+    """The frame indices of each span, sampled like a clip."""
+    times = _relative_times(info)
+    return [WindowPlan(a, b, _sample_window(times, a, b, spec.num_frames)) for a, b in spans.spans]
+
+
 def plan_segments(info: MediaInfo, spec: SamplingSpec, settings: MediaSettings) -> list[WindowPlan]:
-    """Consecutive windows of `spec.segment_s` seconds (the last one may be shorter), capped in number."""
+    """Segment windows capped at `settings.max_segments` (the whole-list API, which holds every frame)."""
     if spec.segment_s is None:
         return [plan_clip(info, spec)]
-    start, end = _bounds(info, spec)
-    cap = min(spec.max_segments or settings.max_segments, settings.max_segments)
-    count = min(cap, math.ceil((end - start) / spec.segment_s - 1e-9))
-    times = _relative_times(info)
-    plans = []
-    for k in range(max(1, count)):
-        seg_start = start + k * spec.segment_s
-        seg_end = min(end, seg_start + spec.segment_s)
-        plans.append(
-            WindowPlan(seg_start, seg_end, _sample_window(times, seg_start, seg_end, spec.num_frames))
-        )
-    return plans
+    return plan_windows(info, spec, plan_segment_spans(info, spec, settings.max_segments))

@@ -46,13 +46,28 @@ class MediaSettings(_Frozen):
 
     # Decoding.
     ffmpeg: Literal["auto", "system", "imageio"] | Path = "auto"
-    decode_timeout_s: float = Field(default=60.0, gt=0)
+    decode_timeout_s: float = Field(default=60.0, gt=0)  # wall clock of one clip decode
+    # Streaming decodes of long videos: no frame for this long means the decoder is stuck.
+    decode_stall_timeout_s: float = Field(default=20.0, gt=0)
     probe_timeout_s: float = Field(default=20.0, gt=0)
     max_concurrent_decodes: int = Field(default=2, gt=0)
     decoder_threads: int = Field(default=0, ge=0)  # 0: ffmpeg picks
     memory_limit_bytes: int = Field(default=4 * 1024**3, gt=0)  # RLIMIT_AS of each ffmpeg process
     cpu_limit_s: int = Field(default=120, gt=0)  # RLIMIT_CPU of each ffmpeg process
-    max_segments: int = Field(default=64, gt=0)  # cap per request, whatever SamplingSpec asks for
+    max_segments: int = Field(default=64, gt=0)  # cap of the whole-list `decode_segments` only
+    # Video codecs the probe accepts (ffmpeg codec names); anything else is unsupported_media.
+    codec_allowlist: tuple[str, ...] = (
+        "h264",
+        "hevc",
+        "vp8",
+        "vp9",
+        "av1",
+        "mpeg4",
+        "mpeg1video",
+        "mpeg2video",
+        "mjpeg",
+        "gif",
+    )
     allowed_formats: tuple[str, ...] = (
         "mov,mp4,m4a,3gp,3g2,mj2",
         "matroska,webm",
@@ -71,6 +86,11 @@ class MediaSettings(_Frozen):
         if isinstance(value, list | tuple):
             return tuple(ipaddress.ip_network(v, strict=False) if isinstance(v, str) else v for v in value)
         return value
+
+    @field_validator("codec_allowlist")
+    @classmethod
+    def _lower_codecs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(c.strip().lower() for c in value if c.strip())
 
     @field_validator("host_allowlist", "host_denylist")
     @classmethod

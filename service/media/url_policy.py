@@ -20,6 +20,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _CANONICAL_V4 = re.compile(r"^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$")
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|\d+)$")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_ENCODED_CONTROL = re.compile(r"%(0[0-9a-f]|1[0-9a-f]|7f)", re.IGNORECASE)
 # Names that reach cloud metadata services or the machine itself, whatever DNS says.
 _BUILTIN_DENY = (
     "localhost",
@@ -94,12 +96,15 @@ def parse_url(url: str, settings: MediaSettings) -> ParsedUrl:
         raise UrlInvalidError("URL too long")
     if any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in url) or "\\" in url:
         raise UrlInvalidError("URL contains whitespace, control, backslash or non-ASCII characters")
-    scheme_sep = url.find("://")
-    if scheme_sep <= 0:
+    scheme_match = _SCHEME.match(url)
+    if scheme_match is None:
         raise UrlInvalidError("URL needs a scheme and an authority")
-    scheme = url[:scheme_sep].lower()
+    scheme = scheme_match.group(1).lower()
+    # A scheme without "//" (data:, javascript:, mailto:) is still a scheme we refuse, not a syntax error.
     if scheme not in _DEFAULT_PORTS:
         raise SchemeForbiddenError(f"scheme {scheme!r} is not allowed")
+    if not url[scheme_match.end() :].startswith("//"):
+        raise UrlInvalidError("URL needs a scheme and an authority")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -129,6 +134,9 @@ def parse_url(url: str, settings: MediaSettings) -> ParsedUrl:
     target = parts.path or "/"
     if not target.startswith("/"):
         raise UrlInvalidError("malformed path")
+    if _ENCODED_CONTROL.search(parts.path) or _ENCODED_CONTROL.search(parts.query):
+        # Decoded by the origin or a proxy, these split headers or truncate paths (%0d%0a, %00).
+        raise UrlInvalidError("URL contains a percent-encoded control character")
     if parts.query:
         target = f"{target}?{parts.query}"
     return ParsedUrl(url=url, scheme=scheme, host=host, port=port, target=target, ip_literal=ip_literal)

@@ -67,6 +67,20 @@ class TextTokenizer:
         ids: list[int] = self._processor.EncodeAsIds(normalized)
         return ids[: self.max_length]
 
+    def decode_ids(self, ids: Sequence[int]) -> str:
+        """The text of token ids from this vocabulary; it is then embedded like any text, so a client that
+        tokenized with this bundle's model gets the same vector as for the text itself."""
+        if not ids:
+            raise InvalidRequestError("a token-id input is empty; send at least one token id")
+        for position, token in enumerate(ids):
+            if not 0 <= token < self.vocab_size:
+                raise InvalidRequestError(
+                    f"token id {token} at position {position} is outside this model's vocabulary "
+                    f"(0 to {self.vocab_size - 1}); tokenize with the bundle's tokenizer or send text"
+                )
+        text: str = self._processor.DecodeIds(list(ids))
+        return text
+
     def encode_batch(self, texts: Sequence[str]) -> TokenBatch:
         ids = np.full((len(texts), self.max_length), self.pad_id, dtype=np.int64)
         paddings = np.ones((len(texts), self.max_length), dtype=np.float32)

@@ -1,4 +1,5 @@
-"""API keys on both doors: checked before the body is parsed; health, readiness and metrics stay open."""
+"""API keys on both doors: checked before the body is parsed; health and readiness stay open, metrics and
+the API description need a key once keys are set, and so does gRPC reflection."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable, Iterator
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from service.grpc_api.errors import error_info
 from service.grpc_api.gen import embedding_pb2 as pb
@@ -15,6 +17,7 @@ from service.settings import Settings
 from tests.api.server_thread import ServerThread
 
 KEY = "test-key-0123456789"
+AUTH = {"authorization": f"Bearer {KEY}"}
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +35,26 @@ def test_http_needs_a_known_bearer_key(locked: ServerThread) -> None:
         )
         wrong = client.post("/v1/embed/text", json={"texts": ["x"]}, headers={"authorization": "Bearer nope"})
         models = client.get("/v1/models")
-        ok = client.post("/v1/embed/text", json={"texts": ["x"]}, headers={"authorization": f"Bearer {KEY}"})
-        open_paths = [client.get(p).status_code for p in ("/healthz", "/readyz", "/metrics", "/openapi.json")]
+        ok = client.post("/v1/embed/text", json={"texts": ["x"]}, headers=AUTH)
+        health = [client.get(p).status_code for p in ("/healthz", "/readyz")]
     for response in (missing, wrong, models):
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "unauthenticated"
         assert KEY not in response.text
     assert ok.status_code == 200 and len(ok.json()["data"][0]["embedding"]) == 16
-    assert open_paths == [200, 200, 200, 200]
+    assert health == [200, 200]
+
+
+def test_ops_paths_need_a_key_when_keys_are_set(locked: ServerThread) -> None:
+    paths = ("/metrics", "/openapi.json", "/docs")
+    with locked.client() as client:
+        anonymous = [client.get(p) for p in paths]
+        keyed = [client.get(p, headers=AUTH) for p in paths]
+    for response in anonymous:
+        assert response.status_code == 401, response.url
+        assert response.json()["error"]["code"] == "unauthenticated"
+    assert [r.status_code for r in keyed] == [200, 200, 200]
+    assert "videoprism_" in keyed[0].text and "/v1/embed/text" in keyed[1].json()["paths"]
 
 
 async def test_grpc_needs_a_known_key_in_metadata(locked: ServerThread) -> None:
@@ -49,12 +64,27 @@ async def test_grpc_needs_a_known_key_in_metadata(locked: ServerThread) -> None:
             await stub.EmbedText(pb.EmbedTextRequest(texts=["x"]))
         with pytest.raises(grpc.aio.AioRpcError) as streaming:
             _ = [r async for r in stub.StreamEmbed(iter([pb.StreamEmbedRequest(id="1", text="x")]))]
-        ok = await stub.EmbedText(
-            pb.EmbedTextRequest(texts=["x"]), metadata=(("authorization", f"Bearer {KEY}"),)
-        )
+        ok = await stub.EmbedText(pb.EmbedTextRequest(texts=["x"]), metadata=tuple(AUTH.items()))
         health = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
     for raised in (missing, streaming):
         assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
         assert error_info(raised.value.trailing_metadata()).reason == "unauthenticated"  # type: ignore[union-attr]
     assert len(ok.data[0].embedding) == 16
     assert health.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def _list_services(target: str, metadata: tuple[tuple[str, str], ...] = ()) -> list[str]:
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        names: list[str] = []
+        async for response in stub.ServerReflectionInfo(iter([request]), metadata=metadata):
+            names.extend(s.name for s in response.list_services_response.service)
+        return names
+
+
+async def test_grpc_reflection_needs_a_key_when_keys_are_set(locked: ServerThread) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as anonymous:
+        await _list_services(locked.grpc_target)
+    assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "videoprism.v1.EmbeddingService" in await _list_services(locked.grpc_target, tuple(AUTH.items()))

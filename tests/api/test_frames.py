@@ -29,7 +29,8 @@ async def _decode(server: ServerThread, data: bytes) -> npt.NDArray[np.uint8]:
     fetched = await media.from_bytes(data)
     try:
         request = ClipRequest(info.num_frames, info.image_size, info.resize_mode, None, None, None)
-        (segment,) = await media.decode(fetched, request)
+        plan = await media.plan(fetched, request, capped=True)
+        (segment,) = [s async for s in media.segments(fetched, plan, deadline_s=None)]
         return np.ascontiguousarray(segment.frames, dtype=np.uint8)
     finally:
         await media.release(fetched)

@@ -37,7 +37,7 @@ def test_env_reaches_media_and_cache_settings(monkeypatch: pytest.MonkeyPatch, t
 def test_defaults_are_unchanged() -> None:
     settings = Settings()
     media = settings.media_settings()
-    assert (media.ffmpeg, media.decode_timeout_s, media.probe_timeout_s) == ("auto", 60.0, 20.0)
+    assert (media.ffmpeg, media.decode_timeout_s, media.probe_timeout_s) == ("auto", 25.0, 20.0)
     assert settings.cache_settings().redis_timeout_s == 0.05
 
 

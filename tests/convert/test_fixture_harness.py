@@ -44,11 +44,14 @@ def _fixture(root: Path, paddings_spec: object) -> Path:
     video = {k.removeprefix("params/"): v for k, v in np.load(root / "params_video_encoder.npz").items()}
     lvt = {k.removeprefix("params/"): v for k, v in np.load(root / "params_lvt.npz").items()}
     outputs = {
-        f"video_encoder__video_input__{k}": v
+        f"video_encoder__video_input_with_frame_paddings__{k}": v
         for k, v in reference.video_encoder(video, VIDEO_DOWN, 5.0, PADS_DOWN).items()
     }
     outputs.update(
-        {f"lvt__video_input__{k}": v for k, v in reference.lvt_video(lvt, VIDEO_DOWN, 5.0, PADS_DOWN).items()}
+        {
+            f"lvt__video_input_with_frame_paddings__{k}": v
+            for k, v in reference.lvt_video(lvt, VIDEO_DOWN, 5.0, PADS_DOWN).items()
+        }
     )
     outputs.update({f"lvt__{k}": v for k, v in reference.lvt_text(lvt, TEXT_IDS, TEXT_PADS, 5.0).items()})
     for name, value in outputs.items():

@@ -5,9 +5,16 @@ import asyncio
 import numpy as np
 import pytest
 
+from service.bundle.loader import Bundle
 from service.core.cache.circuit_breaker import CircuitBreaker
 from service.core.cache.codec import EmbeddingRecord, RecordRejected
-from service.core.cache.keys import SamplingKey, text_cache_key, video_cache_key
+from service.core.cache.keys import (
+    SamplingKey,
+    model_cache_version,
+    preprocessing_fingerprint,
+    text_cache_key,
+    video_cache_key,
+)
 from service.core.cache.memory_backend import MemoryLruBackend
 
 BUNDLE = "0123456789abcdef"
@@ -104,3 +111,30 @@ def test_circuit_breaker_opens_then_half_opens_then_closes() -> None:
     assert breaker.allow()
     breaker.record_success()
     assert breaker.state == "closed" and breaker.allow()
+
+
+def test_model_cache_version_covers_every_preprocessing_field(tiny_bundle: Bundle) -> None:
+    """Every field of the video/text specs and every file hash changes the version in the keys."""
+    manifest = tiny_bundle.manifest
+    base = model_cache_version(manifest)
+    assert base == model_cache_version(manifest.model_copy())  # deterministic
+    assert manifest.text is not None
+    variants = [
+        manifest.model_copy(update={"video": manifest.video.model_copy(update={"value_range": (-1.0, 1.0)})}),
+        manifest.model_copy(update={"video": manifest.video.model_copy(update={"channels_last": False})}),
+        manifest.model_copy(update={"text": manifest.text.model_copy(update={"canonicalize": False})}),
+        manifest.model_copy(
+            update={"files_sha256": {**manifest.files_sha256, "video_encoder.onnx": "0" * 64}}
+        ),
+        manifest.model_copy(update={"video_pooling": "token_mean"}),
+    ]
+    versions = {model_cache_version(v) for v in variants}
+    assert base not in versions and len(versions) == len(variants)
+    # A field added to a spec later counts without touching the key code: sections are hashed whole.
+    files = manifest.files_sha256
+    assert preprocessing_fingerprint({"video": {"a": 1}}, files) != preprocessing_fingerprint(
+        {"video": {"a": 1, "new_field": 0}}, files
+    )
+    assert preprocessing_fingerprint({"video": {"a": 1, "b": 2}}, files) == preprocessing_fingerprint(
+        {"video": {"b": 2, "a": 1}}, files
+    )

@@ -10,7 +10,7 @@ from service.bundle.loader import Bundle
 from service.core.backends import OnnxRuntimeBackend
 from service.core.engines import VideoEngine
 from service.core.runtime_selection import CPU_EP
-from service.core.video_pipeline import _frames_sha256
+from service.core.video_pipeline import frames_sha256
 
 
 def _engine(bundle: Bundle, value_range: tuple[float, float]) -> VideoEngine:
@@ -49,4 +49,4 @@ async def test_frames_hash_is_the_same_inline_and_on_a_thread() -> None:
         return digest.hexdigest()
 
     for clips in (small, large, strided):
-        assert await _frames_sha256(clips) == reference(clips)
+        assert await frames_sha256(clips) == reference(clips)

@@ -51,8 +51,9 @@ async def test_not_ready_until_started_then_model_info(tiny_bundle: Bundle) -> N
     assert info.bundle_id == tiny_bundle.bundle_id and info.embedding_dim == 16
     assert info.video.runtime == "onnxruntime" and info.video.provider == "CPUExecutionProvider"
     assert info.video.reason == "CPU forced by settings"
-    assert info.video.warmed_batch_sizes == (1, 2, 3, 4)
-    assert info.text is not None and info.text.warmed_batch_sizes == tuple(range(1, 9))
+    # The smallest and largest batch only: start-up must not scale with max batch x model cost.
+    assert info.video.warmed_batch_sizes == (1, 4)
+    assert info.text is not None and info.text.warmed_batch_sizes == (1, 8)
     exposition = generate_latest(metrics.registry).decode()
     assert 'videoprism_model_info{bundle_id="' + tiny_bundle.bundle_id in exposition
     await core.drain(1)
@@ -179,16 +180,19 @@ async def test_metrics_are_reported_through_the_hooks(tiny_bundle: Bundle) -> No
     await asyncio.gather(*(core.embed_texts([f"text {i}"], api="http") for i in range(5)))
     await core.embed_texts(["late"], deadline=Deadline.after(-1), api="grpc")
     sample = metrics.registry.get_sample_value
-    assert sample("videoprism_requests_total", {"api": "http", "method": "embed_texts", "code": "ok"}) == 5
+    assert sample("videoprism_core_calls_total", {"api": "http", "method": "embed_texts", "code": "ok"}) == 5
     assert (
         sample(
-            "videoprism_errors_total", {"api": "grpc", "method": "embed_texts", "code": "deadline_exceeded"}
+            "videoprism_core_calls_total",
+            {"api": "grpc", "method": "embed_texts", "code": "deadline_exceeded"},
         )
         == 1
     )
     assert sample("videoprism_batch_size_sum", {"kind": "text"}) == 5
     assert sample("videoprism_queue_wait_seconds_count", {"kind": "text"}) == 5
-    assert sample("videoprism_request_duration_seconds_count", {"api": "http", "method": "embed_texts"}) == 5
+    assert (
+        sample("videoprism_core_call_duration_seconds_count", {"api": "http", "method": "embed_texts"}) == 5
+    )
     assert sample("videoprism_queue_depth", {"kind": "text"}) == 0
     await core.drain(1)
 

@@ -7,7 +7,14 @@ import dataclasses
 from service.bundle.loader import Bundle
 from service.core import BatcherSettings, CoreSettings, InferenceCore, RuntimeSettings
 from service.core.engine_factory import predict_placement
-from service.core.parallelism import MAX_AUTO_WORKERS, Placement, resolve_parallelism, usable_cores
+from service.core.parallelism import (
+    MAX_AUTO_WORKERS,
+    ModelCost,
+    Placement,
+    needs_cost,
+    resolve_parallelism,
+    usable_cores,
+)
 from service.core.runtime_selection import CPU_EP, CUDA_EP, RuntimeEnvironment
 from service.settings import Settings
 
@@ -99,6 +106,65 @@ async def test_core_resolves_auto_before_building_sessions(tiny_bundle: Bundle) 
         expected = resolve_parallelism(settings, ON_CPU, usable_cores())
         assert core.settings == expected
         assert core.settings.video_batcher.workers == min(MAX_AUTO_WORKERS, usable_cores())
+        (result,) = await core.embed_texts(["a red square slides to the left"])
+        assert result.error is None and result.embedding is not None
+    finally:
+        await core.drain(1)
+
+
+BIG = ModelCost(gflops_per_clip=1100.0)  # `base`: 16 x 288 x 288
+
+
+def test_a_big_model_gets_one_run_with_every_core() -> None:
+    resolved = resolve_parallelism(AUTO, ON_CPU, cores=2, cost=BIG)
+    assert resolved.runtime.intra_op_threads == 2
+    assert (resolved.video_batcher.workers, resolved.video_batcher.max_batches_in_flight) == (1, 2)
+    assert resolved.text_batcher.workers == 1  # shares the run's threads rather than oversubscribing
+    assert resolve_parallelism(AUTO, ON_CPU, cores=16, cost=BIG).runtime.intra_op_threads == 16
+
+
+def test_a_small_model_keeps_one_single_threaded_run_per_core() -> None:
+    small = ModelCost(gflops_per_clip=2.0)
+    assert resolve_parallelism(AUTO, ON_CPU, cores=2, cost=small) == resolve_parallelism(AUTO, ON_CPU, 2)
+
+
+def test_timed_cost_is_judged_in_core_seconds() -> None:
+    assert ModelCost(seconds_per_clip=0.15, threads=2).is_big()  # 0.3 core-seconds
+    assert not ModelCost(seconds_per_clip=0.15, threads=1).is_big()
+    assert not ModelCost().is_big()
+    # FLOPs from the manifest win over a timing taken on a loaded machine.
+    assert not ModelCost(gflops_per_clip=1.0, seconds_per_clip=9.0, threads=2).is_big()
+
+
+def test_settings_override_the_cost() -> None:
+    pinned_workers = dataclasses.replace(
+        AUTO, video_batcher=BatcherSettings(workers=2, max_batches_in_flight=0)
+    )
+    resolved = resolve_parallelism(pinned_workers, ON_CPU, cores=2, cost=BIG)
+    assert resolved.video_batcher.workers == 2 and resolved.runtime.intra_op_threads == 1
+    pinned_threads = dataclasses.replace(AUTO, runtime=RuntimeSettings(intra_op_threads=1))
+    assert not needs_cost(pinned_threads, ON_CPU)
+    assert resolve_parallelism(pinned_threads, ON_CPU, cores=2, cost=BIG).video_batcher.workers == 2
+
+
+def test_on_a_gpu_the_cost_does_not_matter_one_run_per_gpu() -> None:
+    gpu = Placement(video_on_cpu=False, text_on_cpu=False)
+    assert not needs_cost(AUTO, gpu)
+    for cost in (BIG, ModelCost(gflops_per_clip=1.0), None):
+        resolved = resolve_parallelism(AUTO, gpu, cores=16, cost=cost)
+        assert resolved.video_batcher.workers == resolved.text_batcher.workers == 1
+        assert resolved.runtime.intra_op_threads == 0
+
+
+async def test_manifest_flops_of_a_big_model_give_one_run_with_every_core(tiny_bundle: Bundle) -> None:
+    big = dataclasses.replace(
+        tiny_bundle, manifest=tiny_bundle.manifest.model_copy(update={"video_gflops_per_clip": 1100.0})
+    )
+    core = InferenceCore.create(dataclasses.replace(AUTO, runtime=RuntimeSettings(device="cpu")), big)
+    await core.start()
+    try:
+        assert core.settings.video_batcher.workers == 1
+        assert core.settings.runtime.intra_op_threads == usable_cores()
         (result,) = await core.embed_texts(["a red square slides to the left"])
         assert result.error is None and result.embedding is not None
     finally:

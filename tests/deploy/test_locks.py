@@ -17,15 +17,29 @@ def _name(requirement: str) -> str:
     return re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
 
 
+def _entries(extra: str) -> list[str]:
+    """One entry per pin, its `\\`-continued `--hash` lines joined onto it."""
+    text = (ROOT / "docker" / f"requirements-{extra}.lock").read_text()
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return [entry.strip() for entry in re.sub(r"\\\n\s*", " ", "\n".join(lines)).splitlines()]
+
+
 def _lock(extra: str) -> dict[str, str]:
     pins = {}
-    for line in (ROOT / "docker" / f"requirements-{extra}.lock").read_text().splitlines():
-        if not line or line.startswith("#"):
-            continue
-        match = re.fullmatch(r"([A-Za-z0-9._-]+)==([A-Za-z0-9.+!-]+)", line)
-        assert match, f"not an exact pin: {line!r}"
+    for entry in _entries(extra):
+        match = re.match(r"([A-Za-z0-9._-]+)==([A-Za-z0-9.+!-]+)(\s|$)", entry)
+        assert match, f"not an exact pin: {entry!r}"
         pins[match[1].lower().replace("_", "-")] = match[2]
     return pins
+
+
+@pytest.mark.parametrize("extra", ["serve", "gpu"])
+def test_every_pin_carries_sha256_hashes(extra: str) -> None:
+    for entry in _entries(extra):
+        hashes = re.findall(r"--hash=sha256:([0-9a-f]+)", entry)
+        assert hashes and all(len(h) == 64 for h in hashes), (
+            f"run python docker/update-locks.py: {entry[:60]}"
+        )
 
 
 @pytest.mark.parametrize("extra", ["serve", "gpu"])

@@ -16,7 +16,10 @@ CONTRACT: dict[str, Any] = yaml.safe_load((ROOT / "deploy" / "metrics.yaml").rea
 def _exported() -> dict[str, tuple[str, set[str]]]:
     metrics = PrometheusMetrics()
     # One event through every hook the contract covers, so labelled series exist and show their labels.
+    metrics.front_door_finished("http", "/v1/embed/video", "internal", 0.2)
     metrics.request_finished("http", "embed_video", "internal", 0.2)
+    metrics.batch_ran("text", size=2, cost=12, seconds=0.01)
+    metrics.decoder_crashed(11)
     metrics.queue_wait("video", 0.01)
     metrics.batch_ran("video", size=4, cost=32, seconds=0.05)
     metrics.queue_depth("video", 3)
@@ -24,7 +27,9 @@ def _exported() -> dict[str, tuple[str, set[str]]]:
     metrics.cache_error("redis")
     exported = {}
     for family in metrics.registry.collect():
-        name = family.name + ("_total" if family.type == "counter" else "")
+        name = family.name + (
+            "_total" if family.type == "counter" and not family.name.endswith("_total") else ""
+        )
         labels = {k for sample in family.samples for k in sample.labels} - {"le"}
         exported[name] = (family.type, labels)
     return exported

@@ -5,11 +5,13 @@ single client connection. Stubs stand in for videoprism-serve until the cluster 
 from __future__ import annotations
 
 import http.server
+import json
 import shutil
 import socket
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -110,7 +112,7 @@ def balancer(tmp_path: Path) -> Iterator[tuple[int, int, list[int], list[int]]]:
 
 
 def _post(port: int, body: bytes = b"{}") -> tuple[int, str]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/embed", data=body, method="POST")
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/embed/text", data=body, method="POST")
     with urllib.request.urlopen(request, timeout=5) as response:
         return response.status, response.read().decode()
 
@@ -149,7 +151,7 @@ def test_grpc_is_balanced_per_request_over_one_connection(
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
         handler = grpc.unary_unary_rpc_method_handler(lambda request, context, name=name: name.encode())
         server.add_generic_rpc_handlers(
-            [grpc.method_handlers_generic_handler("stub.v1.Who", {"Am": handler})]
+            [grpc.method_handlers_generic_handler("videoprism.v1.Who", {"Am": handler})]
         )
         server.add_insecure_port(f"127.0.0.1:{port}")
         server.start()
@@ -157,9 +159,50 @@ def test_grpc_is_balanced_per_request_over_one_connection(
     try:
         # One channel = one HTTP/2 connection to nginx; a per-connection balancer would pin it to one replica.
         with grpc.insecure_channel(f"127.0.0.1:{lb_grpc}") as channel:
-            call = channel.unary_unary("/stub.v1.Who/Am")
+            call = channel.unary_unary("/videoprism.v1.Who/Am")
             seen = Counter(call(b"", timeout=5).decode() for _ in range(10))
         assert seen == Counter({"a": 5, "b": 5})
     finally:
         for server in servers:
             server.stop(grace=None)
+
+
+def test_only_embedding_routes_and_health_are_proxied(
+    balancer: tuple[int, int, list[int], list[int]],
+) -> None:
+    grpc = pytest.importorskip("grpc")
+    lb_http, lb_grpc, (port_a, port_b), grpc_ports = balancer
+    a, b = _http_stub(port_a, "a", 200), _http_stub(port_b, "b", 200)
+    try:
+        passed = {}
+        for path in ("/healthz", "/readyz", "/v1/models", "/v1/embed/video", "/v1/embeddings"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{lb_http}{path}", timeout=5) as response:
+                passed[path] = response.read().decode()
+        refused = {}
+        for path in ("/metrics", "/docs", "/openapi.json", "/redoc", "/v1/embeddingsX"):
+            with pytest.raises(urllib.error.HTTPError) as raised:
+                urllib.request.urlopen(f"http://127.0.0.1:{lb_http}{path}", timeout=5)
+            refused[path] = (raised.value.code, json.loads(raised.value.read())["error"]["code"])
+    finally:
+        for stub in (a, b):
+            stub.shutdown()
+            stub.server_close()
+    assert set(passed.values()) <= {"a", "b"} and len(passed) == 5
+    assert set(refused.values()) == {(404, "invalid_request")}
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    handler = grpc.unary_unary_rpc_method_handler(lambda request, context: b"reflected")
+    server.add_generic_rpc_handlers(
+        [grpc.method_handlers_generic_handler("grpc.reflection.v1.ServerReflection", {"Info": handler})]
+    )
+    for port in grpc_ports:
+        server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    try:
+        with (
+            grpc.insecure_channel(f"127.0.0.1:{lb_grpc}") as channel,
+            pytest.raises(grpc.RpcError) as reflection,
+        ):
+            channel.unary_unary("/grpc.reflection.v1.ServerReflection/Info")(b"", timeout=5)
+    finally:
+        server.stop(grace=None)
+    assert reflection.value.code() == grpc.StatusCode.UNIMPLEMENTED

@@ -128,7 +128,9 @@ def test_compose_wires_prometheus_and_grafana_to_these_files() -> None:
     [job] = [j for j in prom_config["scrape_configs"] if j["job_name"] == "videoprism"]
     [target] = job["static_configs"][0]["targets"]
     host, port = target.split(":")
-    assert host in services and f"8000:{port}" in services[host]["ports"]
+    # The operations port: the service listens there, and it is not published outside the compose network.
+    assert host in services and services[host]["environment"]["VIDEOPRISM_OPS_PORT"] == port
+    assert not any(p.endswith(f":{port}") for p in services[host]["ports"])
     assert any("rules" in rf for rf in prom_config["rule_files"])
     mounts = {
         v.split(":")[1]: v.split(":")[0] for v in services["prometheus"]["volumes"] if v.startswith("./")

@@ -19,6 +19,7 @@ class Origin:
     tls: ssl.SSLContext | None = None
     requests: list[tuple[str, str]] = field(default_factory=list)  # (target, Host header)
     port: int = 0
+    open_connections: int = 0  # handlers still running: a client that went away ends its handler
     _server: asyncio.Server | None = None
 
     @property
@@ -37,6 +38,7 @@ class Origin:
             await asyncio.wait_for(self._server.wait_closed(), 2)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.open_connections += 1
         try:
             head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
             target = head.split(" ", 2)[1]
@@ -49,6 +51,7 @@ class Origin:
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             pass
         finally:
+            self.open_connections -= 1
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()

@@ -50,12 +50,32 @@ SETTINGS = MediaSettings(host_denylist=("blocked.example.com", ".evil.example"))
         ("http://metadata/", "url_forbidden"),
         ("http://blocked.example.com/", "url_forbidden"),
         ("http://a.evil.example/", "url_forbidden"),
+        ("http://example.com/a%00.mp4", "url_invalid"),
+        ("http://example.com/a%0d%0aX-Injected:%201", "url_invalid"),
+        ("http://example.com/a%0A", "url_invalid"),
+        ("http://example.com/a%1f", "url_invalid"),
+        ("http://example.com/a%7F", "url_invalid"),
+        ("http://example.com/a.mp4?x=%09", "url_invalid"),
+        ("http://example.com/a.mp4?sig=%1B", "url_invalid"),
+        ("data:video/mp4;base64,AAAA", "scheme_forbidden"),
+        ("DATA:,hello", "scheme_forbidden"),
+        ("javascript:alert(1)", "scheme_forbidden"),
+        ("http:example.com/a", "url_invalid"),
+        ("1http://example.com/", "url_invalid"),
     ],
 )
 def test_rejected_urls(url: str, code: str) -> None:
     with pytest.raises(ServiceError) as err:
         parse_url(url, SETTINGS)
     assert err.value.code == code
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://example.com/a%20b.mp4", "http://example.com/%2500.mp4", "http://example.com/v.mp4?q=%7E%20%80"],
+)
+def test_printable_escapes_stay_allowed(url: str) -> None:
+    assert parse_url(url, SETTINGS).target == url.removeprefix("http://example.com")
 
 
 def test_accepted_url_keeps_path_query_and_host_header() -> None:

@@ -67,6 +67,22 @@ def _indexed(out: Path) -> None:
            "-c:v", "libx264", "-bf", "3", "-g", "12", str(out))  # fmt: skip
 
 
+def _cfr10s(out: Path) -> None:
+    # 250 frames at 25 fps, B-frames and a keyframe every 50: for the 100/101-frame boundary.
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=10",
+           "-c:v", "libx264", "-bf", "3", "-g", "50", str(out))  # fmt: skip
+
+
+def _long(out: Path) -> None:
+    # 21 minutes at 50 fps (63 000 frames), tiny frames: encodes in seconds.
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=50:duration=1260",
+           "-c:v", "libx264", "-preset", "veryfast", "-g", "250", str(out))  # fmt: skip
+
+
+def _ffv1(out: Path) -> None:
+    ffmpeg("-f", "lavfi", "-i", SRC, "-c:v", "ffv1", str(out))
+
+
 def _one_frame(out: Path) -> None:
     ffmpeg("-f", "lavfi", "-i", SRC, "-frames:v", "1", "-c:v", "libx264", str(out))
 
@@ -116,6 +132,9 @@ class VideoFactory:
             "vfr": ("vfr.mkv", _vfr),
             "indexed": ("indexed.mp4", _indexed),
             "one_frame": ("one_frame.mp4", _one_frame),
+            "cfr10s": ("cfr10s.mp4", _cfr10s),
+            "long": ("long21m.mp4", _long),
+            "ffv1": ("ffv1.mkv", _ffv1),
             "audio_only": ("audio.m4a", _audio_only),
             "empty": ("empty.mp4", _empty),
             "random": ("random.mp4", _random),

@@ -26,5 +26,12 @@ def test_demo_smoke_trains_every_stage_evaluates_and_probes(tmp_path: Path) -> N
     args = ["eval", "--model", str(tmp_path / "stage2" / "model"), "--out", str(out), "--probe-steps", "5"]
     assert main([*args, "--probe-train", "32", "--probe-test", "16"]) == 0
     probes = json.loads(out.read_text())["probes"]
-    assert set(probes) == {"appearance_probe", "motion_probe", "appearance_knn", "motion_knn"}
+    assert set(probes) == {
+        "appearance_probe",
+        "motion_probe",
+        "appearance_knn",
+        "motion_knn",
+        "temporal_probe",
+        "temporal_knn",
+    }
     assert all(0.0 <= value <= 1.0 for value in probes.values())

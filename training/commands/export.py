@@ -7,7 +7,12 @@ from pathlib import Path
 
 from training.export.bundle import BundleExportOptions, export_bundle
 from training.export.onnx_export import OnnxExportConfig
-from training.export.parity import FP32_TOLERANCE, check_bundle_parity
+from training.export.parity import (
+    FP32_TOLERANCE,
+    FULL_SIZE_GFLOPS,
+    INT8_COSINE_MIN,
+    check_parity_in_child,
+)
 from training.export.precision import PRECISIONS
 
 
@@ -64,15 +69,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {name}  sha256 {digest}")
     if not args.verify:
         return 0
-    from training.checkpoint import load_model_checkpoint
-
     worst = 0.0
-    for result in check_bundle_parity(load_model_checkpoint(args.checkpoint), args.out):
+    results = check_parity_in_child(args.checkpoint, args.out)
+    for result in results:
         print(
             f"  parity {result.graph}.{result.output} batch {result.batch}: max abs error {result.max_abs_error:.2e}"
         )
         worst = max(worst, result.max_abs_error)
     if args.precision == "fp32" and worst > FP32_TOLERANCE:
         print(f"error: fp32 parity {worst:.2e} exceeds {FP32_TOLERANCE:g}")
+        return 1
+    cosine = min(r.min_cosine for r in results if r.output == "embeddings")
+    print(f"  embeddings: min cosine to PyTorch fp32 {cosine:.5f}")
+    full_size = (manifest.video_gflops_per_clip or 0.0) >= FULL_SIZE_GFLOPS
+    if args.precision == "int8" and full_size and cosine < INT8_COSINE_MIN:
+        print(
+            f"error: int8 embeddings' cosine {cosine:.5f} to fp32 is below {INT8_COSINE_MIN} (full-size gate)"
+        )
         return 1
     return 0

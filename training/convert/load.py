@@ -24,6 +24,7 @@ from training.convert.mapping import map_array
 from training.convert.npz import OfficialCheckpointError, OfficialNpz
 from training.convert.tokenizer import check_tokenizer
 from training.convert.tree import check_tree, official_tree
+from training.export.file_modes import make_readable
 from training.model import (
     ModelConfig,
     VideoEncoder,
@@ -142,6 +143,7 @@ def convert_official(
     staging.mkdir()
     try:
         save_model_checkpoint(staging, model, metadata=metadata, tokenizer_file=tokenizer)
+        make_readable(staging)
         parameters = sum(p.numel() for p in model.parameters())
         del model
         if out.exists():

@@ -1,23 +1,33 @@
-"""Run the stage-2 ablation: per seed, one stage 1, then every stage-2 variant, each probed frozen.
+"""Run the stage-2 ablation: per seed, one stage 1, then every stage-2 variant (and, where the scale asks
+for it, the alignment after it), each probed frozen; then the table and the verdicts.
 
-Results are written after every finished model (`results.json`), and every run resumes from its state, so an
-interrupted ablation continues and a partial one still reports what finished.
+    python -m training.eval.ablation --scale demo --seeds 0 1 2
+
+Results are written after every finished model (`results.json`), and every trainer resumes from its last
+checkpoint, so an interrupted ablation continues where it stopped (a finished model is never redone) and a
+partial one still reports what finished. `--report-only` re-renders from `results.json`.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from training.checkpoint import load_model_checkpoint
-from training.configs.ablation import VARIANTS, AblationConfig
+from training.configs.ablation import SCALES, VARIANTS, AblationConfig
 from training.engine.sources import SyntheticSource, ensure_tokenizer
-from training.eval.probe_suite import probe_encoder
+from training.eval.probe_suite import probe_encoder, reference_levels
+from training.eval.report import evaluate_retrieval_runs
+from training.eval.results_report import render_report, write_docs_block
 from training.model import VideoEncoder, VideoTextModel
 from training.stage1 import train_stage1
 from training.stage2 import train_stage2
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _encoder(path: Path) -> VideoEncoder:
@@ -25,29 +35,122 @@ def _encoder(path: Path) -> VideoEncoder:
     return model.vision_encoder if isinstance(model, VideoTextModel) else model
 
 
+class _Seed:
+    """One seed's run directory: stage 1, then each variant's stage 2 (and alignment), probed."""
+
+    def __init__(self, config: AblationConfig, run: Path, progress: bool) -> None:
+        self.config, self.run, self.progress = config, run, progress
+        pipe = config.pipeline
+        self.tokenizer = ensure_tokenizer(pipe.data, run)
+        self.max_length = pipe.stage1.model_config().text.max_length
+        self.teacher = run / "stage1" / "model"
+
+    def source(self, batch: int, tokens: bool) -> SyntheticSource:
+        tokenizer = self.tokenizer if tokens else None
+        return SyntheticSource(self.config.pipeline.data, batch, tokenizer, self.max_length)
+
+    def stage1(self) -> None:
+        stage1 = self.config.pipeline.stage1
+        train_stage1(
+            stage1, self.source(stage1.loop.global_batch, True), self.run / "stage1", resume=True,
+            tokenizer=self.tokenizer, progress=self.progress,
+        )  # fmt: skip
+
+    def variant(self, name: str) -> tuple[Path, Path]:
+        """Train variant `name` (resuming) -> (its encoder checkpoint, its video-text checkpoint)."""
+        if name == "stage1_only":
+            return self.teacher, self.teacher  # the stage-1 model as trained, its own text tower
+        pipe = self.config.pipeline
+        stage2 = dataclasses.replace(pipe.stage2, teacher=str(self.teacher), **VARIANTS[name])
+        train_stage2(
+            stage2, self.source(stage2.loop.global_batch, False), self.run / name, resume=True,
+            progress=self.progress,
+        )  # fmt: skip
+        encoder = self.run / name / "model"
+        if not self.config.align:
+            return encoder, encoder
+        from training.align import train_align
+
+        align = dataclasses.replace(pipe.align, stage1=str(self.teacher), encoder=str(encoder))
+        train_align(
+            align, self.source(align.loop.global_batch, True), self.run / f"{name}-align", resume=True,
+            tokenizer=self.tokenizer, progress=self.progress,
+        )  # fmt: skip
+        return encoder, self.run / f"{name}-align" / "model"
+
+    def measure(self, encoder: Path, video_text: Path) -> dict[str, float]:
+        config = self.config
+        metrics = probe_encoder(_encoder(encoder), config.pipeline.data, config.probes)
+        if config.retrieval_clips > 0:
+            report = evaluate_retrieval_runs(
+                {"model": video_text}, self.tokenizer, config.pipeline.data, config.retrieval_clips
+            )
+            found = report["model"]
+            assert isinstance(found, dict)
+            metrics.update(found)
+        return metrics
+
+
 def run_ablation(configs: dict[int, AblationConfig], out: Path, progress: bool = False) -> dict[str, Any]:
-    """configs: seed -> that seed's config. Returns {seed: {model name: probe metrics}}."""
+    """configs: seed -> that seed's config. Returns {seed: {model name: metrics}}."""
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.json"
     results: dict[str, Any] = json.loads(results_path.read_text()) if results_path.exists() else {}
     for seed, config in configs.items():
-        pipe = config.pipeline
-        run = out / f"seed{seed}"
         per_seed: dict[str, Any] = results.setdefault(str(seed), {})
-        tokenizer = ensure_tokenizer(pipe.data, run)
-        max_length = pipe.stage1.model_config().text.max_length
-        source = SyntheticSource(pipe.data, pipe.stage1.loop.global_batch, tokenizer, max_length)
-        train_stage1(pipe.stage1, source, run / "stage1", resume=True, tokenizer=tokenizer, progress=progress)
-        teacher = run / "stage1" / "model"
-        if "stage1_only" not in per_seed:
-            per_seed["stage1_only"] = probe_encoder(_encoder(teacher), pipe.data, config.probes)
-            results_path.write_text(json.dumps(results, indent=2) + "\n")
-        for name in config.variants:
+        names = ("stage1_only", *config.variants)
+        if all(name in per_seed for name in names):
+            continue
+        run = _Seed(config, out / f"seed{seed}", progress)
+        run.stage1()
+        for name in names:
             if name in per_seed:
                 continue
-            stage2 = dataclasses.replace(pipe.stage2, teacher=str(teacher), **VARIANTS[name])
-            source2 = SyntheticSource(pipe.data, stage2.loop.global_batch, None, max_length)
-            train_stage2(stage2, source2, run / name, resume=True, progress=progress)
-            per_seed[name] = probe_encoder(_encoder(run / name / "model"), pipe.data, config.probes)
+            per_seed[name] = run.measure(*run.variant(name))
             results_path.write_text(json.dumps(results, indent=2) + "\n")
     return results
+
+
+def levels(config: AblationConfig, out: Path) -> dict[str, float]:
+    """Chance and colour-only level of each task on this scale's probe sets (cached in `levels.json`)."""
+    path = out / "levels.json"
+    if path.exists():
+        cached: dict[str, float] = json.loads(path.read_text())
+        return cached
+    found = reference_levels(config.pipeline.data, config.probes)
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(found, indent=2) + "\n")
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="demo")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--out", type=Path, help="run directory (default runs/ablation_<scale>)")
+    parser.add_argument("--report-only", action="store_true", help="only re-render existing results")
+    parser.add_argument(
+        "--write-docs", action=argparse.BooleanOptionalAction, default=None,
+        help="replace this scale's block of docs/results.md (default: on for demo and reduced)",
+    )  # fmt: skip
+    parser.add_argument("--progress", action="store_true")
+    args = parser.parse_args(argv)
+    out: Path = args.out or REPO / "runs" / f"ablation_{args.scale}"
+    configs = {seed: SCALES[args.scale](seed) for seed in args.seeds}
+    if args.report_only:
+        results = json.loads((out / "results.json").read_text())
+    else:
+        results = run_ablation(configs, out, progress=args.progress)
+    seeds = " ".join(map(str, args.seeds))
+    command = f"python -m training.eval.ablation --scale {args.scale} --seeds {seeds}"
+    block = render_report(results, levels(configs[args.seeds[0]], out), command)
+    (out / "report.md").write_text(block + "\n")
+    print(block)
+    write = args.write_docs if args.write_docs is not None else args.scale in ("demo", "reduced")
+    if write:
+        write_docs_block(REPO / "docs" / "results.md", args.scale, block)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -20,6 +21,8 @@ from training.checkpoint import (
     read_checkpoint_config,
     tokenizer_path,
 )
+from training.export.file_modes import make_readable
+from training.export.flops import gflops_per_clip
 from training.export.graphs import (
     EMBEDDINGS,
     TEXT_INPUTS,
@@ -63,6 +66,10 @@ def export_bundle(
     checkpoint = Path(checkpoint_dir)
     _, metadata = read_checkpoint_config(checkpoint)
     model = load_model_checkpoint(checkpoint)
+    if options.inference_rewrites:
+        # The loaded model is ours alone: rewriting it in place saves holding the weights twice.
+        model = prepare_for_export(model, in_place=True)
+        options = dataclasses.replace(options, inference_rewrites=False)
     name = options.model_name or str(metadata.get("model_name") or checkpoint.resolve().name)
     weights_hash = sha256_file(checkpoint / WEIGHTS_NAME)
     return export_model_bundle(
@@ -114,6 +121,7 @@ def export_model_bundle(
             video_graph, (frames,), stage / VIDEO_FILE, [VIDEO_INPUT], video_graph.output_names, options.onnx
         )
         convert_precision(stage / VIDEO_FILE, stage / VIDEO_FILE, options.precision)
+        gflops = gflops_per_clip(video_graph, frames)
         text_spec = None
         if has_text and isinstance(graph_model, VideoTextModel):
             assert tokenizer_file is not None
@@ -135,6 +143,7 @@ def export_model_bundle(
             video_encoder=onnx_model_spec(stage, VIDEO_FILE),
             text_encoder=onnx_model_spec(stage, TEXT_FILE) if has_text else None,
             video_pooling=video_graph.pooling,  # type: ignore[arg-type]
+            video_gflops_per_clip=gflops,
             files_sha256=files,
             source_checkpoint=source_checkpoint,
             created_at=options.created_at or _now(),
@@ -190,6 +199,7 @@ def publish(stage: Path, out: Path) -> None:
             if out.resolve() in target.parents:  # a hostile manifest must not delete files elsewhere
                 target.unlink(missing_ok=True)
         (out / MANIFEST_NAME).unlink()
+    make_readable(stage)
     for path in sorted(stage.iterdir()):
         path.replace(out / path.name)
 

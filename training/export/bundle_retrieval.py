@@ -3,6 +3,7 @@
     python -m training.export.bundle_retrieval --reference FP32_BUNDLE --candidate INT8_BUNDLE \
         [--split heldout] [--n 500] [--max-drop 2.0]
 
+Prints, for each bundle, R@1/5/10 in both directions (text->video and video->text) on the same clips.
 Acceptance gate of the int8 preset: text->video R@1 on the synthetic held-out split within 2 points of
 fp32. Exits 1 when the candidate's R@1 is more than --max-drop points below the reference's.
 """
@@ -79,6 +80,25 @@ def text_to_video_recall(video: FloatArray, text: FloatArray, k: int = 1) -> flo
     return float((others.sum(axis=1) < k).mean())
 
 
+RECALL_KS = (1, 5, 10)
+
+
+def recall_table(video: FloatArray, text: FloatArray, ks: Sequence[int] = RECALL_KS) -> dict[str, float]:
+    """{"t2v_R@k", "v2t_R@k"} in percent for every k: text queries against all clips, and clip queries
+    against all captions (the same own-item, ties-lose rule as `text_to_video_recall`)."""
+    out = {f"t2v_R@{k}": 100.0 * text_to_video_recall(video, text, k) for k in ks}
+    out.update({f"v2t_R@{k}": 100.0 * text_to_video_recall(text, video, k) for k in ks})
+    return out
+
+
+def format_recalls(recalls: dict[str, float]) -> str:
+    parts = []
+    for direction, label in (("t2v", "text->video"), ("v2t", "video->text")):
+        cells = " ".join(f"{k.split('_')[1]} {v:.2f}" for k, v in recalls.items() if k.startswith(direction))
+        parts.append(f"{label} {cells}")
+    return "; ".join(parts)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", type=Path, required=True, help="the fp32 bundle")
@@ -94,11 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     scores = {}
     for role, bundle in (("reference", args.reference), ("candidate", args.candidate)):
         embeddings = embed_with_bundle(bundle, eval_set.frames, eval_set.captions)
-        scores[role] = 100.0 * text_to_video_recall(embeddings.video, embeddings.text)
+        recalls = recall_table(embeddings.video, embeddings.text)
+        scores[role] = recalls["t2v_R@1"]
         precision = load_bundle(bundle).manifest.precision
-        print(
-            f"{role}: {bundle} ({precision}) text->video R@1 = {scores[role]:.2f} on {args.split} n={args.n}"
-        )
+        print(f"{role}: {bundle} ({precision}) on {args.split} n={args.n}: {format_recalls(recalls)}")
     drop = scores["reference"] - scores["candidate"]
     print(f"drop: {drop:.2f} points (allowed {args.max_drop:.2f})")
     return 0 if drop <= args.max_drop else 1

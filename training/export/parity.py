@@ -25,11 +25,14 @@ class ParityResult:
     output: str
     batch: int
     max_abs_error: float
+    # Smallest row-wise cosine to the reference: the figure a reduced-precision bundle is judged by.
+    min_cosine: float = float("nan")
 
 
 def cpu_session(path: Path, threads: int = 2) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
+    options.enable_cpu_mem_arena = False  # a checking step: memory back after each run beats reuse
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
@@ -75,10 +78,14 @@ def check_bundle_parity(
     for batch in batch_sizes:
         frames = rng.random((batch, t, s, s, 3), dtype=np.float32)
         outputs = dict(zip(output_names, video.run(output_names, {VIDEO_INPUT: frames}), strict=True))
-        expected = reference_video(model, frames)
+        # Clip by clip (the encoder has no cross-clip term): a full-size model's batch-8 activations in
+        # PyTorch next to onnxruntime's would double the step's peak memory.
+        per_clip = [reference_video(model, frames[i : i + 1]) for i in range(batch)]
+        expected = {name: np.concatenate([r[name] for r in per_clip]) for name in per_clip[0]}
         for name, value in outputs.items():
             error = float(np.abs(value.astype(np.float32) - expected[name]).max())
-            results.append(ParityResult("video", name, batch, error))
+            results.append(ParityResult("video", name, batch, error, _min_cosine(value, expected[name])))
+    del video  # its arena holds the largest batch's activations
     if manifest.text_encoder is not None and manifest.text is not None:
         assert isinstance(model, VideoTextModel)
         text = cpu_session(bundle_dir / manifest.text_encoder.file)
@@ -90,5 +97,59 @@ def check_bundle_parity(
             with torch.no_grad():
                 reference = model.encode_text(torch.from_numpy(ids), torch.from_numpy(paddings)).numpy()
             error = float(np.abs(embeddings.astype(np.float32) - reference).max())
-            results.append(ParityResult("text", EMBEDDINGS, batch, error))
+            results.append(ParityResult("text", EMBEDDINGS, batch, error, _min_cosine(embeddings, reference)))
     return results
+
+
+def _min_cosine(value: np.ndarray, reference: np.ndarray) -> float:
+    a = value.astype(np.float32).reshape(value.shape[0], -1)
+    b = reference.astype(np.float32).reshape(reference.shape[0], -1)
+    norms = np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+    return float(((a * b).sum(axis=1) / norms).min())
+
+
+# The int8 gate on a full-size model (random `base`: 0.9997 measured, issue 28). A tiny-width model keeps
+# only ~0.995 (tests/export/test_precision.py), so the demo model is gated on retrieval instead
+# (training/export/bundle_retrieval.py).
+INT8_COSINE_MIN = 0.999
+FULL_SIZE_GFLOPS = 20.0
+
+
+def _load_and_check(checkpoint: Path, bundle_dir: Path, batch_sizes: tuple[int, ...]) -> list[ParityResult]:
+    from training.checkpoint import load_model_checkpoint
+
+    return check_bundle_parity(load_model_checkpoint(checkpoint), bundle_dir, batch_sizes)
+
+
+# Batch 1 and a batch > 1 cover the dynamic batch axis; batch 8 of a full-size model only adds memory
+# (its activations are ~1.5 GB in onnxruntime).
+VERIFY_BATCH_SIZES = (1, 3)
+
+
+def check_parity_in_child(
+    checkpoint: Path, bundle_dir: Path, batch_sizes: tuple[int, ...] = VERIFY_BATCH_SIZES
+) -> list[ParityResult]:
+    """`check_bundle_parity` of the checkpoint against its bundle in a fresh process: the export's freed
+    memory stays mapped in the exporting process, so verifying there would stack two peaks (7.4 GiB for
+    `base`, issue 28). "spawn": a fork would inherit that memory and torch's threads."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _return_freed_memory()
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_load_and_check, checkpoint, bundle_dir, batch_sizes).result()
+
+
+def _return_freed_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc keeps them mapped after a large export)."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    libc = ctypes.CDLL(name)
+    if hasattr(libc, "malloc_trim"):  # glibc only; elsewhere the memory simply stays with the process
+        libc.malloc_trim(0)

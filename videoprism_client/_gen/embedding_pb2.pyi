@@ -56,18 +56,22 @@ class SegmentEmbedding(_message.Message):
     def __init__(self, start_seconds: _Optional[float] = ..., end_seconds: _Optional[float] = ..., embedding: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class VideoEmbedding(_message.Message):
-    __slots__ = ("index", "embedding", "segments", "cached", "error")
+    __slots__ = ("index", "embedding", "segments", "cached", "error", "segments_total", "truncated")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     EMBEDDING_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     CACHED_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     index: int
     embedding: _containers.RepeatedScalarFieldContainer[float]
     segments: _containers.RepeatedCompositeFieldContainer[SegmentEmbedding]
     cached: bool
     error: ItemError
-    def __init__(self, index: _Optional[int] = ..., embedding: _Optional[_Iterable[float]] = ..., segments: _Optional[_Iterable[_Union[SegmentEmbedding, _Mapping]]] = ..., cached: _Optional[bool] = ..., error: _Optional[_Union[ItemError, _Mapping]] = ...) -> None: ...
+    segments_total: int
+    truncated: bool
+    def __init__(self, index: _Optional[int] = ..., embedding: _Optional[_Iterable[float]] = ..., segments: _Optional[_Iterable[_Union[SegmentEmbedding, _Mapping]]] = ..., cached: _Optional[bool] = ..., error: _Optional[_Union[ItemError, _Mapping]] = ..., segments_total: _Optional[int] = ..., truncated: _Optional[bool] = ...) -> None: ...
 
 class TextEmbedding(_message.Message):
     __slots__ = ("index", "embedding", "cached", "error")
@@ -208,3 +212,39 @@ class UploadVideoResponse(_message.Message):
     dim: int
     result: VideoEmbedding
     def __init__(self, model: _Optional[str] = ..., dim: _Optional[int] = ..., result: _Optional[_Union[VideoEmbedding, _Mapping]] = ...) -> None: ...
+
+class StreamedSegment(_message.Message):
+    __slots__ = ("index", "start_seconds", "end_seconds", "embedding", "cached")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    START_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    END_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    CACHED_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    start_seconds: float
+    end_seconds: float
+    embedding: _containers.RepeatedScalarFieldContainer[float]
+    cached: bool
+    def __init__(self, index: _Optional[int] = ..., start_seconds: _Optional[float] = ..., end_seconds: _Optional[float] = ..., embedding: _Optional[_Iterable[float]] = ..., cached: _Optional[bool] = ...) -> None: ...
+
+class StreamedVideo(_message.Message):
+    __slots__ = ("embedding", "cached")
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    CACHED_FIELD_NUMBER: _ClassVar[int]
+    embedding: _containers.RepeatedScalarFieldContainer[float]
+    cached: bool
+    def __init__(self, embedding: _Optional[_Iterable[float]] = ..., cached: _Optional[bool] = ...) -> None: ...
+
+class EmbedVideoSegmentsResponse(_message.Message):
+    __slots__ = ("model", "dim", "segments_total", "segment", "video")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    DIM_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    dim: int
+    segments_total: int
+    segment: StreamedSegment
+    video: StreamedVideo
+    def __init__(self, model: _Optional[str] = ..., dim: _Optional[int] = ..., segments_total: _Optional[int] = ..., segment: _Optional[_Union[StreamedSegment, _Mapping]] = ..., video: _Optional[_Union[StreamedVideo, _Mapping]] = ...) -> None: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -28,7 +29,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--urls", action="append", default=[], help="a file with one URL or path per line")
     p.add_argument("--server", help="http(s)://host:port or grpc://host:port of a running service")
     p.add_argument("--bundle", help="bundle folder for the in-process engine (default: the demo bundle)")
-    p.add_argument("--api-key", help="API key of the service")
+    p.add_argument(
+        "--api-key",
+        default=os.environ.get("VIDEOPRISM_API_KEY"),
+        help="API key of the service (default: $VIDEOPRISM_API_KEY; the variable keeps it out of ps)",
+    )
     p.add_argument("--format", choices=("parquet", "npy"), default="parquet")
     p.add_argument("--concurrency", type=int, default=4, help="requests in flight (default 4)")
     p.add_argument("--batch-size", type=int, default=4, help="videos per request (default 4)")
@@ -59,7 +64,8 @@ async def _run_local(args: argparse.Namespace, sources: list[Source], done: set[
     bar, update = _progress(len([s for s in sources if s.id not in done]), not args.no_progress)
     try:
         job = BulkJob(embedder, writer, options=_options(args), batch_size=args.batch_size,
-                      concurrency=args.concurrency, on_progress=update)  # type: ignore[arg-type]  # fmt: skip
+                      concurrency=args.concurrency, on_progress=update,  # type: ignore[arg-type]
+                      segment_progress=not args.no_progress)  # fmt: skip
         return await job.run(sources, done)
     finally:
         bar.close()  # type: ignore[attr-defined]

@@ -3,9 +3,21 @@ or the inference core in this process (no server needed). Both answer with the S
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import contextlib
+from collections.abc import AsyncGenerator
+from typing import Any, Protocol, runtime_checkable
 
-from videoprism_client import ItemError, TextBatch, TextResult, Video, VideoBatch, VideoOptions, VideoResult
+from videoprism_client import (
+    ItemError,
+    StreamedSegment,
+    StreamedVideo,
+    TextBatch,
+    TextResult,
+    Video,
+    VideoBatch,
+    VideoOptions,
+    VideoResult,
+)
 from videoprism_client import Segment as ClientSegment
 
 
@@ -15,6 +27,15 @@ class AsyncEmbedder(Protocol):
     async def embed_texts(self, texts: list[str]) -> TextBatch: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class SegmentStreamer(Protocol):
+    """An embedder that can also stream one long video segment by segment (gRPC and in-process)."""
+
+    def embed_video_segments(
+        self, video: Video, options: VideoOptions | None = None
+    ) -> AsyncGenerator[StreamedSegment | StreamedVideo, None]: ...
 
 
 class LocalEmbedder:
@@ -66,6 +87,29 @@ class LocalEmbedder:
             )
         info = self._ctx.core.model_info()
         return VideoBatch(model=info.model_name, dim=info.embedding_dim, results=converted)
+
+    async def embed_video_segments(
+        self, video: Video, options: VideoOptions | None = None
+    ) -> AsyncGenerator[StreamedSegment | StreamedVideo, None]:
+        """Every segment of one video of any length, in order (the core's segment stream)."""
+        from service.core.types import StreamedSegment as CoreSegment
+        from service.core.types import VideoBytes, VideoUrl
+        from service.core.types import VideoOptions as CoreOptions
+
+        opts = options or VideoOptions()
+        core_options = CoreOptions(
+            start_s=opts.clip_start, end_s=opts.clip_end, segment_interval_s=opts.segment_seconds
+        )
+        item = VideoUrl(video.url) if video.url is not None else VideoBytes(video.data or b"")
+        stream = self._ctx.core.embed_video_segments(item, core_options, api="local")
+        async with contextlib.aclosing(stream):
+            async for out in stream:
+                if isinstance(out, CoreSegment):
+                    yield StreamedSegment(
+                        out.index, out.start_s, out.end_s, out.embedding, out.cached, out.segments_total
+                    )
+                else:
+                    yield StreamedVideo(out.embedding, out.cached, out.segments_total)
 
     async def embed_texts(self, texts: list[str]) -> TextBatch:
         results = await self._ctx.embed_texts(texts, api="local")

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Protocol
 
 from videoprism_client import Video, VideoOptions, VideoPrismError, VideoResult
-from videoprism_tools.embed.engines import AsyncEmbedder
+from videoprism_tools.embed.engines import AsyncEmbedder, SegmentStreamer
+from videoprism_tools.embed.long_inputs import streamed_rows
 from videoprism_tools.embed.output import Row
 from videoprism_tools.embed.sources import Source
 
@@ -103,6 +104,7 @@ class BulkJob:
         batch_size: int = 4,
         concurrency: int = 4,
         on_progress: Callable[[int], None] | None = None,
+        segment_progress: bool = False,
     ) -> None:
         self.embedder = embedder
         self.writer = writer
@@ -110,6 +112,7 @@ class BulkJob:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.on_progress = on_progress or (lambda n: None)
+        self.segment_progress = segment_progress
         self.summary = BulkSummary()
 
     def _fail(self, source: Source, code: str, message: str) -> None:
@@ -135,11 +138,21 @@ class BulkJob:
             for source, _ in loaded:
                 self._fail(source, error.code, error.message)
             return
-        for (source, _), result in zip(loaded, response.results, strict=True):
+        for (source, video), result in zip(loaded, response.results, strict=True):
             if result.error is not None:
                 self._fail(source, result.error.code, result.error.message)
                 continue
-            self.writer.add(rows_for(source, result, response.model, self.options))
+            rows = rows_for(source, result, response.model, self.options)
+            if result.truncated and isinstance(self.embedder, SegmentStreamer):
+                # The answer was cut at the server's per-request cap: stream every segment instead.
+                try:
+                    rows = await streamed_rows(
+                        self.embedder, source, video, self.options, response.model, self.segment_progress
+                    )
+                except VideoPrismError as error:
+                    self._fail(source, error.code, error.message)
+                    continue
+            self.writer.add(rows)
             self.summary.embedded += 1
 
     async def run(self, sources: list[Source], done: set[str]) -> BulkSummary:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 from videoprism_tools.embed.engines import open_embedder
 from videoprism_tools.search.index import INDEX_FILE, SearchIndex, build_index
+
+API_KEY_ENV = "VIDEOPRISM_API_KEY"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -24,7 +27,11 @@ def parser() -> argparse.ArgumentParser:
         else:
             s.add_argument("--server", help="service that embeds the query text (default: in-process engine)")
             s.add_argument("--bundle", help="bundle of the in-process engine (default: the demo bundle)")
-            s.add_argument("--api-key")
+            s.add_argument(
+                "--api-key",
+                default=os.environ.get(API_KEY_ENV),
+                help=f"API key of the service (default: ${API_KEY_ENV}; the variable keeps it out of ps)",
+            )
         if name == "query":
             s.add_argument("text")
             s.add_argument("-k", type=int, default=5)

@@ -4,7 +4,11 @@ version) and every sampling parameter, so a new bundle or a different clip windo
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from service.bundle.manifest import BundleManifest
 
 
 @dataclass(frozen=True)
@@ -44,3 +48,27 @@ def text_cache_key(
 
 def url_map_key(prefix: str, url: str) -> str:
     return f"{prefix}:u:{_digest(url)}"
+
+
+def preprocessing_fingerprint(spec_sections: Mapping[str, object], files_sha256: Mapping[str, str]) -> str:
+    """A canonical hash (sorted JSON) of the manifest's preprocessing sections and the model files' hashes.
+
+    Hashing whole sections instead of listing fields means a field added to a spec later (a new resize
+    option, a value range) changes every key by itself; listing fields is how `value_range` was missed."""
+    canonical = json.dumps(
+        {"specs": spec_sections, "files": dict(files_sha256)}, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def model_cache_version(manifest: BundleManifest) -> str:
+    """What the keys call the model version: the manifest's version plus everything that shapes a vector
+    (video/text specs, pooling, precision, every file's sha256)."""
+    sections = {
+        "video": manifest.video.model_dump(mode="json"),
+        "text": manifest.text.model_dump(mode="json") if manifest.text is not None else None,
+        "video_pooling": manifest.video_pooling,
+        "embedding_dim": manifest.embedding_dim,
+        "precision": manifest.precision,
+    }
+    return f"{manifest.model_version}+{preprocessing_fingerprint(sections, manifest.files_sha256)}"

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dvideoprism/v1/embedding.proto\x12\rvideoprism.v1\"b\n\x0bVideoSource\x12\r\n\x03url\x18\x01 \x01(\tH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12*\n\x06\x66rames\x18\x03 \x01(\x0b\x32\x18.videoprism.v1.RawFramesH\x00\x42\x08\n\x06source\"7\n\tRawFrames\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\r\n\x05shape\x18\x02 \x03(\x05\x12\r\n\x05\x64type\x18\x03 \x01(\t\"\xbe\x01\n\x0cVideoOptions\x12\x1f\n\x12\x63lip_start_seconds\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x1d\n\x10\x63lip_end_seconds\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12%\n\x18segment_interval_seconds\x18\x03 \x01(\x01H\x02\x88\x01\x01\x42\x15\n\x13_clip_start_secondsB\x13\n\x11_clip_end_secondsB\x1b\n\x19_segment_interval_seconds\"*\n\tItemError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"Q\n\x10SegmentEmbedding\x12\x15\n\rstart_seconds\x18\x01 \x01(\x01\x12\x13\n\x0b\x65nd_seconds\x18\x02 \x01(\x01\x12\x11\n\tembedding\x18\x03 \x03(\x02\"\x9e\x01\n\x0eVideoEmbedding\x12\r\n\x05index\x18\x01 \x01(\r\x12\x11\n\tembedding\x18\x02 \x03(\x02\x12\x31\n\x08segments\x18\x03 \x03(\x0b\x32\x1f.videoprism.v1.SegmentEmbedding\x12\x0e\n\x06\x63\x61\x63hed\x18\x04 \x01(\x08\x12\'\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x18.videoprism.v1.ItemError\"j\n\rTextEmbedding\x12\r\n\x05index\x18\x01 \x01(\r\x12\x11\n\tembedding\x18\x02 \x03(\x02\x12\x0e\n\x06\x63\x61\x63hed\x18\x03 \x01(\x08\x12\'\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x18.videoprism.v1.ItemError\"m\n\x11\x45mbedVideoRequest\x12*\n\x06videos\x18\x01 \x03(\x0b\x32\x1a.videoprism.v1.VideoSource\x12,\n\x07options\x18\x02 \x01(\x0b\x32\x1b.videoprism.v1.VideoOptions\"]\n\x12\x45mbedVideoResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0b\n\x03\x64im\x18\x02 \x01(\r\x12+\n\x04\x64\x61ta\x18\x03 \x03(\x0b\x32\x1d.videoprism.v1.VideoEmbedding\"!\n\x10\x45mbedTextRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"[\n\x11\x45mbedTextResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0b\n\x03\x64im\x18\x02 \x01(\r\x12*\n\x04\x64\x61ta\x18\x03 \x03(\x0b\x32\x1c.videoprism.v1.TextEmbedding\"\x15\n\x13GetModelInfoRequest\"\\\n\x0b\x45ncoderInfo\x12\x0f\n\x07runtime\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x1a\n\x12warmed_batch_sizes\x18\x04 \x03(\r\"\xaf\x02\n\x14GetModelInfoResponse\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x11\n\tbundle_id\x18\x03 \x01(\t\x12\x15\n\rembedding_dim\x18\x04 \x01(\r\x12\x12\n\nnum_frames\x18\x05 \x01(\r\x12\x12\n\nimage_size\x18\x06 \x01(\r\x12\x13\n\x0bresize_mode\x18\x07 \x01(\t\x12\x1c\n\x0ftext_max_length\x18\x08 \x01(\rH\x00\x88\x01\x01\x12)\n\x05video\x18\t \x01(\x0b\x32\x1a.videoprism.v1.EncoderInfo\x12(\n\x04text\x18\n \x01(\x0b\x32\x1a.videoprism.v1.EncoderInfoB\x12\n\x10_text_max_length\"\x94\x01\n\x12StreamEmbedRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12+\n\x05video\x18\x02 \x01(\x0b\x32\x1a.videoprism.v1.VideoSourceH\x00\x12\x0e\n\x04text\x18\x03 \x01(\tH\x00\x12,\n\x07options\x18\x04 \x01(\x0b\x32\x1b.videoprism.v1.VideoOptionsB\x07\n\x05input\"\xa0\x01\n\x13StreamEmbedResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tembedding\x18\x02 \x03(\x02\x12\x31\n\x08segments\x18\x03 \x03(\x0b\x32\x1f.videoprism.v1.SegmentEmbedding\x12\x0e\n\x06\x63\x61\x63hed\x18\x04 \x01(\x08\x12\'\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x18.videoprism.v1.ItemError\"}\n\x11UploadVideoHeader\x12,\n\x07options\x18\x01 \x01(\x0b\x32\x1b.videoprism.v1.VideoOptions\x12\x18\n\x0btotal_bytes\x18\x02 \x01(\x04H\x00\x88\x01\x01\x12\x10\n\x08\x66ilename\x18\x03 \x01(\tB\x0e\n\x0c_total_bytes\"d\n\x12UploadVideoRequest\x12\x32\n\x06header\x18\x01 \x01(\x0b\x32 .videoprism.v1.UploadVideoHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\t\n\x07payload\"`\n\x13UploadVideoResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0b\n\x03\x64im\x18\x02 \x01(\r\x12-\n\x06result\x18\x03 \x01(\x0b\x32\x1d.videoprism.v1.VideoEmbedding2\xc0\x03\n\x10\x45mbeddingService\x12Q\n\nEmbedVideo\x12 .videoprism.v1.EmbedVideoRequest\x1a!.videoprism.v1.EmbedVideoResponse\x12N\n\tEmbedText\x12\x1f.videoprism.v1.EmbedTextRequest\x1a .videoprism.v1.EmbedTextResponse\x12W\n\x0cGetModelInfo\x12\".videoprism.v1.GetModelInfoRequest\x1a#.videoprism.v1.GetModelInfoResponse\x12X\n\x0bStreamEmbed\x12!.videoprism.v1.StreamEmbedRequest\x1a\".videoprism.v1.StreamEmbedResponse(\x01\x30\x01\x12V\n\x0bUploadVideo\x12!.videoprism.v1.UploadVideoRequest\x1a\".videoprism.v1.UploadVideoResponse(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dvideoprism/v1/embedding.proto\x12\rvideoprism.v1\"b\n\x0bVideoSource\x12\r\n\x03url\x18\x01 \x01(\tH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12*\n\x06\x66rames\x18\x03 \x01(\x0b\x32\x18.videoprism.v1.RawFramesH\x00\x42\x08\n\x06source\"7\n\tRawFrames\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\r\n\x05shape\x18\x02 \x03(\x05\x12\r\n\x05\x64type\x18\x03 \x01(\t\"\xbe\x01\n\x0cVideoOptions\x12\x1f\n\x12\x63lip_start_seconds\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x1d\n\x10\x63lip_end_seconds\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12%\n\x18segment_interval_seconds\x18\x03 \x01(\x01H\x02\x88\x01\x01\x42\x15\n\x13_clip_start_secondsB\x13\n\x11_clip_end_secondsB\x1b\n\x19_segment_interval_seconds\"*\n\tItemError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"Q\n\x10SegmentEmbedding\x12\x15\n\rstart_seconds\x18\x01 \x01(\x01\x12\x13\n\x0b\x65nd_seconds\x18\x02 \x01(\x01\x12\x11\n\tembedding\x18\x03 \x03(\x02\"\xc9\x01\n\x0eVideoEmbedding\x12\r\n\x05index\x18\x01 \x01(\r\x12\x11\n\tembedding\x18\x02 \x03(\x02\x12\x31\n\x08segments\x18\x03 \x03(\x0b\x32\x1f.videoprism.v1.SegmentEmbedding\x12\x0e\n\x06\x63\x61\x63hed\x18\x04 \x01(\x08\x12\'\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x18.videoprism.v1.ItemError\x12\x16\n\x0esegments_total\x18\x06 \x01(\r\x12\x11\n\ttruncated\x18\x07 \x01(\x08\"j\n\rTextEmbedding\x12\r\n\x05index\x18\x01 \x01(\r\x12\x11\n\tembedding\x18\x02 \x03(\x02\x12\x0e\n\x06\x63\x61\x63hed\x18\x03 \x01(\x08\x12\'\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x18.videoprism.v1.ItemError\"m\n\x11\x45mbedVideoRequest\x12*\n\x06videos\x18\x01 \x03(\x0b\x32\x1a.videoprism.v1.VideoSource\x12,\n\x07options\x18\x02 \x01(\x0b\x32\x1b.videoprism.v1.VideoOptions\"]\n\x12\x45mbedVideoResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0b\n\x03\x64im\x18\x02 \x01(\r\x12+\n\x04\x64\x61ta\x18\x03 \x03(\x0b\x32\x1d.videoprism.v1.VideoEmbedding\"!\n\x10\x45mbedTextRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"[\n\x11\x45mbedTextResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0b\n\x03\x64im\x18\x02 \x01(\r\x12*\n\x04\x64\x61ta\x18\x03 \x03(\x0b\x32\x1c.videoprism.v1.TextEmbedding\"\x15\n\x13GetModelInfoRequest\"\\\n\x0b\x45ncoderInfo\x12\x0f\n\x07runtime\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x1a\n\x12warmed_batch_sizes\x18\x04 \x03(\r\"\xaf\x02\n\x14GetModelInfoResponse\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x11\n\tbundle_id\x18\x03 \x01(\t\x12\x15\n\rembedding_dim\x18\x04 \x01(\r\x12\x12\n\nnum_frames\x18\x05 \x01(\r\x12\x12\n\nimage_size\x18\x06 \x01(\r\x12\x13\n\x0bresize_mode\x18\x07 \x01(\t\x12\x1c\n\x0ftext_max_length\x18\x08 \x01(\rH\x00\x88\x01\x01\x12)\n\x05video\x18\t \x01(\x0b\x32\x1a.videoprism.v1.EncoderInfo\x12(\n\x04text\x18\n \x01(\x0b\x32\x1a.videoprism.v1.EncoderInfoB\x12\n\x10_text_max_length\"\x94\x01\n\x12StreamEmbedRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12+\n\x05video\x18\x02 \x01(\x0b\x32\x1a.videoprism.v1.VideoSourceH\x00\x12\x0e\n\x04text\x18\x03 \x01(\tH\x00\x12,\n\x07options\x18\x04 \x01(\x0b\x32\x1b.videoprism.v1.VideoOptionsB\x07\n\x05input\"\xa0\x01\n\x13StreamEmbedResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tembedding\x18\x02 \x03(\x02\x12\x31\n\x08segments\x18\x03 \x03(\x0b\x32\x1f.videoprism.v1.SegmentEmbedding\x12\x0e\n\x06\x63\x61\x63hed\x18\x04 \x01(\x08\x12\'\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x18.videoprism.v1.ItemError\"}\n\x11UploadVideoHeader\x12,\n\x07options\x18\x01 \x01(\x0b\x32\x1b.videoprism.v1.VideoOptions\x12\x18\n\x0btotal_bytes\x18\x02 \x01(\x04H\x00\x88\x01\x01\x12\x10\n\x08\x66ilename\x18\x03 \x01(\tB\x0e\n\x0c_total_bytes\"d\n\x12UploadVideoRequest\x12\x32\n\x06header\x18\x01 \x01(\x0b\x32 .videoprism.v1.UploadVideoHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\t\n\x07payload\"`\n\x13UploadVideoResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0b\n\x03\x64im\x18\x02 \x01(\r\x12-\n\x06result\x18\x03 \x01(\x0b\x32\x1d.videoprism.v1.VideoEmbedding\"o\n\x0fStreamedSegment\x12\r\n\x05index\x18\x01 \x01(\r\x12\x15\n\rstart_seconds\x18\x02 \x01(\x01\x12\x13\n\x0b\x65nd_seconds\x18\x03 \x01(\x01\x12\x11\n\tembedding\x18\x04 \x03(\x02\x12\x0e\n\x06\x63\x61\x63hed\x18\x05 \x01(\x08\"2\n\rStreamedVideo\x12\x11\n\tembedding\x18\x01 \x03(\x02\x12\x0e\n\x06\x63\x61\x63hed\x18\x02 \x01(\x08\"\xbc\x01\n\x1a\x45mbedVideoSegmentsResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0b\n\x03\x64im\x18\x02 \x01(\r\x12\x16\n\x0esegments_total\x18\x03 \x01(\r\x12\x31\n\x07segment\x18\x04 \x01(\x0b\x32\x1e.videoprism.v1.StreamedSegmentH\x00\x12-\n\x05video\x18\x05 \x01(\x0b\x32\x1c.videoprism.v1.StreamedVideoH\x00\x42\x08\n\x06result2\xa5\x04\n\x10\x45mbeddingService\x12Q\n\nEmbedVideo\x12 .videoprism.v1.EmbedVideoRequest\x1a!.videoprism.v1.EmbedVideoResponse\x12N\n\tEmbedText\x12\x1f.videoprism.v1.EmbedTextRequest\x1a .videoprism.v1.EmbedTextResponse\x12W\n\x0cGetModelInfo\x12\".videoprism.v1.GetModelInfoRequest\x1a#.videoprism.v1.GetModelInfoResponse\x12X\n\x0bStreamEmbed\x12!.videoprism.v1.StreamEmbedRequest\x1a\".videoprism.v1.StreamEmbedResponse(\x01\x30\x01\x12V\n\x0bUploadVideo\x12!.videoprism.v1.UploadVideoRequest\x1a\".videoprism.v1.UploadVideoResponse(\x01\x12\x63\n\x12\x45mbedVideoSegments\x12 .videoprism.v1.EmbedVideoRequest\x1a).videoprism.v1.EmbedVideoSegmentsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,33 +43,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEGMENTEMBEDDING']._serialized_start=442
   _globals['_SEGMENTEMBEDDING']._serialized_end=523
   _globals['_VIDEOEMBEDDING']._serialized_start=526
-  _globals['_VIDEOEMBEDDING']._serialized_end=684
-  _globals['_TEXTEMBEDDING']._serialized_start=686
-  _globals['_TEXTEMBEDDING']._serialized_end=792
-  _globals['_EMBEDVIDEOREQUEST']._serialized_start=794
-  _globals['_EMBEDVIDEOREQUEST']._serialized_end=903
-  _globals['_EMBEDVIDEORESPONSE']._serialized_start=905
-  _globals['_EMBEDVIDEORESPONSE']._serialized_end=998
-  _globals['_EMBEDTEXTREQUEST']._serialized_start=1000
-  _globals['_EMBEDTEXTREQUEST']._serialized_end=1033
-  _globals['_EMBEDTEXTRESPONSE']._serialized_start=1035
-  _globals['_EMBEDTEXTRESPONSE']._serialized_end=1126
-  _globals['_GETMODELINFOREQUEST']._serialized_start=1128
-  _globals['_GETMODELINFOREQUEST']._serialized_end=1149
-  _globals['_ENCODERINFO']._serialized_start=1151
-  _globals['_ENCODERINFO']._serialized_end=1243
-  _globals['_GETMODELINFORESPONSE']._serialized_start=1246
-  _globals['_GETMODELINFORESPONSE']._serialized_end=1549
-  _globals['_STREAMEMBEDREQUEST']._serialized_start=1552
-  _globals['_STREAMEMBEDREQUEST']._serialized_end=1700
-  _globals['_STREAMEMBEDRESPONSE']._serialized_start=1703
-  _globals['_STREAMEMBEDRESPONSE']._serialized_end=1863
-  _globals['_UPLOADVIDEOHEADER']._serialized_start=1865
-  _globals['_UPLOADVIDEOHEADER']._serialized_end=1990
-  _globals['_UPLOADVIDEOREQUEST']._serialized_start=1992
-  _globals['_UPLOADVIDEOREQUEST']._serialized_end=2092
-  _globals['_UPLOADVIDEORESPONSE']._serialized_start=2094
-  _globals['_UPLOADVIDEORESPONSE']._serialized_end=2190
-  _globals['_EMBEDDINGSERVICE']._serialized_start=2193
-  _globals['_EMBEDDINGSERVICE']._serialized_end=2641
+  _globals['_VIDEOEMBEDDING']._serialized_end=727
+  _globals['_TEXTEMBEDDING']._serialized_start=729
+  _globals['_TEXTEMBEDDING']._serialized_end=835
+  _globals['_EMBEDVIDEOREQUEST']._serialized_start=837
+  _globals['_EMBEDVIDEOREQUEST']._serialized_end=946
+  _globals['_EMBEDVIDEORESPONSE']._serialized_start=948
+  _globals['_EMBEDVIDEORESPONSE']._serialized_end=1041
+  _globals['_EMBEDTEXTREQUEST']._serialized_start=1043
+  _globals['_EMBEDTEXTREQUEST']._serialized_end=1076
+  _globals['_EMBEDTEXTRESPONSE']._serialized_start=1078
+  _globals['_EMBEDTEXTRESPONSE']._serialized_end=1169
+  _globals['_GETMODELINFOREQUEST']._serialized_start=1171
+  _globals['_GETMODELINFOREQUEST']._serialized_end=1192
+  _globals['_ENCODERINFO']._serialized_start=1194
+  _globals['_ENCODERINFO']._serialized_end=1286
+  _globals['_GETMODELINFORESPONSE']._serialized_start=1289
+  _globals['_GETMODELINFORESPONSE']._serialized_end=1592
+  _globals['_STREAMEMBEDREQUEST']._serialized_start=1595
+  _globals['_STREAMEMBEDREQUEST']._serialized_end=1743
+  _globals['_STREAMEMBEDRESPONSE']._serialized_start=1746
+  _globals['_STREAMEMBEDRESPONSE']._serialized_end=1906
+  _globals['_UPLOADVIDEOHEADER']._serialized_start=1908
+  _globals['_UPLOADVIDEOHEADER']._serialized_end=2033
+  _globals['_UPLOADVIDEOREQUEST']._serialized_start=2035
+  _globals['_UPLOADVIDEOREQUEST']._serialized_end=2135
+  _globals['_UPLOADVIDEORESPONSE']._serialized_start=2137
+  _globals['_UPLOADVIDEORESPONSE']._serialized_end=2233
+  _globals['_STREAMEDSEGMENT']._serialized_start=2235
+  _globals['_STREAMEDSEGMENT']._serialized_end=2346
+  _globals['_STREAMEDVIDEO']._serialized_start=2348
+  _globals['_STREAMEDVIDEO']._serialized_end=2398
+  _globals['_EMBEDVIDEOSEGMENTSRESPONSE']._serialized_start=2401
+  _globals['_EMBEDVIDEOSEGMENTSRESPONSE']._serialized_end=2589
+  _globals['_EMBEDDINGSERVICE']._serialized_start=2592
+  _globals['_EMBEDDINGSERVICE']._serialized_end=3141
 # @@protoc_insertion_point(module_scope)

@@ -61,6 +61,11 @@ class EmbeddingServiceStub:
                 request_serializer=videoprism_dot_v1_dot_embedding__pb2.UploadVideoRequest.SerializeToString,
                 response_deserializer=videoprism_dot_v1_dot_embedding__pb2.UploadVideoResponse.FromString,
                 _registered_method=True)
+        self.EmbedVideoSegments = channel.unary_stream(
+                '/videoprism.v1.EmbeddingService/EmbedVideoSegments',
+                request_serializer=videoprism_dot_v1_dot_embedding__pb2.EmbedVideoRequest.SerializeToString,
+                response_deserializer=videoprism_dot_v1_dot_embedding__pb2.EmbedVideoSegmentsResponse.FromString,
+                _registered_method=True)
 
 
 class EmbeddingServiceServicer:
@@ -103,6 +108,17 @@ class EmbeddingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EmbedVideoSegments(self, request, context):
+        """Embeds one video of any length segment by segment: one message per segment, in order, as soon as it
+        is computed, then a last message with the whole-video embedding. The request is the same as
+        EmbedVideo's with exactly one video; there is no segment cap beyond the server's maximum duration.
+        The server decodes only a few segments ahead of the client's reads; cancelling the call (or its
+        deadline passing) stops the decode at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EmbeddingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -130,6 +146,11 @@ def add_EmbeddingServiceServicer_to_server(servicer, server):
                     servicer.UploadVideo,
                     request_deserializer=videoprism_dot_v1_dot_embedding__pb2.UploadVideoRequest.FromString,
                     response_serializer=videoprism_dot_v1_dot_embedding__pb2.UploadVideoResponse.SerializeToString,
+            ),
+            'EmbedVideoSegments': grpc.unary_stream_rpc_method_handler(
+                    servicer.EmbedVideoSegments,
+                    request_deserializer=videoprism_dot_v1_dot_embedding__pb2.EmbedVideoRequest.FromString,
+                    response_serializer=videoprism_dot_v1_dot_embedding__pb2.EmbedVideoSegmentsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -268,6 +289,33 @@ class EmbeddingService:
             '/videoprism.v1.EmbeddingService/UploadVideo',
             videoprism_dot_v1_dot_embedding__pb2.UploadVideoRequest.SerializeToString,
             videoprism_dot_v1_dot_embedding__pb2.UploadVideoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EmbedVideoSegments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/videoprism.v1.EmbeddingService/EmbedVideoSegments',
+            videoprism_dot_v1_dot_embedding__pb2.EmbedVideoRequest.SerializeToString,
+            videoprism_dot_v1_dot_embedding__pb2.EmbedVideoSegmentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,145 @@
+"""Full-size acceptance (issue 28): a `base` checkpoint (114 M parameters, 16 x 288 x 288) with random weights
+in the official layout, converted, exported (fp32 with `--verify`, and int8) and served, each figure printed
+with the ratio it is judged by, all measured in this one run on this machine.
+
+    .venv/bin/python -m bench.real_size [--workdir DIR] [--repeats 3] [--rounds 2] [--int8-export] [--keep DIR]
+
+Takes 10-20 minutes on 2 cores (export ~4 min). Writes bench/results/real_size.json. On a shared machine
+every time is inflated by the other load: the load average is printed with the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.full_size import (
+    bare_figures,
+    build_checkpoint,
+    cosine,
+    embeddings,
+    export,
+    file_modes,
+    session,
+    video_input,
+)
+from bench.loadgen.machine import machine, machine_line, write_result
+from bench.physical_limit import matmul_int8_peak, matmul_peak
+from bench.served import serve_and_measure
+
+GOALS = {"latency_ratio_max": 1.1, "throughput_ratio_min": 0.95, "ready_s_max": 60.0, "server_rss_gib_max": 2.5,
+         "export_rss_gib_max": 3.0, "int8_cosine_min": 0.999}  # fmt: skip
+
+
+def _int8_bundle(checkpoint: Path, fp32: Path, out: Path, full_export: bool) -> dict[str, Any]:
+    if full_export:
+        run = export(checkpoint, out, "int8", verify=False)
+        return {
+            "how": "videoprism-train export --precision int8",
+            "wall_s": run.wall_s,
+            "peak_rss_gib": run.peak_rss_gib,
+        }
+    from training.export.derive import derive_bundle
+
+    derive_bundle(fp32, out, "int8")  # the same graph conversion export --precision int8 applies
+    return {"how": "derive_bundle(fp32, int8)"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workdir", type=Path, help="where the checkpoint and bundles go (~2 GB)")
+    parser.add_argument("--repeats", type=int, default=3, help="clips per latency figure")
+    parser.add_argument("--rounds", type=int, default=2, help="clips each of the 8 clients sends")
+    parser.add_argument("--int8-export", action="store_true", help="export int8 from the checkpoint (+4 min)")
+    parser.add_argument("--keep", type=Path, help="copy the fp32 and int8 bundles here (for compare_peers)")
+    args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0))
+    print(machine_line(), flush=True)
+    result: dict[str, Any] = {"machine": machine(), "cores": cores, "goals": GOALS}
+    with tempfile.TemporaryDirectory(dir=args.workdir, prefix="real-size-") as tmp:
+        work = Path(tmp)
+        checkpoint, convert = build_checkpoint(work)
+        result["convert"] = {"wall_s": convert.wall_s, "peak_rss_gib": convert.peak_rss_gib,
+                             "file_modes": file_modes(checkpoint)}  # fmt: skip
+        print(
+            f"convert: {convert.wall_s} s, peak RSS {convert.peak_rss_gib} GiB, modes {file_modes(checkpoint)}"
+        )
+        fp32 = work / "base_fp32"
+        run = export(checkpoint, fp32)
+        manifest = json.loads((fp32 / "manifest.json").read_text())
+        gflops = float(manifest.get("video_gflops_per_clip") or "nan")
+        result["export_fp32"] = {"wall_s": run.wall_s, "peak_rss_gib": run.peak_rss_gib, "file_modes": file_modes(fp32),
+                                 "parity": [x for x in run.stdout.splitlines() if "parity" in x]}  # fmt: skip
+        print(f"export --verify: {run.wall_s} s, peak RSS {run.peak_rss_gib} GiB "
+              f"(goal <= {GOALS['export_rss_gib_max']}: {run.peak_rss_gib <= GOALS['export_rss_gib_max']}), "
+              f"{gflops:.0f} GFLOP per clip", flush=True)  # fmt: skip
+        int8 = work / "base_int8"
+        result["export_int8"] = _int8_bundle(checkpoint, fp32, int8, args.int8_export)
+
+        if args.keep is not None:
+            for bundle in (fp32, int8):
+                shutil.copytree(bundle, args.keep / bundle.name, dirs_exist_ok=True)
+        frames = video_input(fp32, 4, seed=7)
+        result["int8_cosine_min"] = cosine(
+            embeddings(session(fp32, cores), frames), embeddings(session(int8, cores), frames)
+        )
+        print(f"int8 vs fp32 cosine (min of 4 clips): {result['int8_cosine_min']:.5f}", flush=True)
+
+        fp32_peak = matmul_peak(cores, 1024, 3.0)
+        int8_peak = matmul_int8_peak(cores, 1024, 3.0)
+        result["matmul_peak"] = {"fp32_gflops": fp32_peak, "int8_gops": int8_peak, "threads": cores}
+        num_frames, size = manifest["video"]["num_frames"], manifest["video"]["image_size"]
+        for name, bundle, peak in (("fp32", fp32, fp32_peak), ("int8", int8, int8_peak)):
+            bare = bare_figures(bundle, cores, 8, args.repeats)
+            print(f"{name} bare: {json.dumps(bare.to_json())}", flush=True)
+            served = serve_and_measure(bundle, work / f"serve_{name}.log", num_frames=num_frames, size=size,
+                                       repeats=args.repeats, clients=8, rounds=args.rounds)  # fmt: skip
+            figures: dict[str, Any] = {
+                "bare": bare.to_json(),
+                "served": served.__dict__,
+                "latency_ratio": served.latency_best_s / bare.best_latency_s,
+                "throughput_ratio": served.throughput_clips_per_s / bare.best_throughput,
+                "achieved_gflops": bare.best_throughput * gflops,
+                "fraction_of_matmul_peak": bare.best_throughput * gflops / peak,
+                "served_fraction_of_matmul_peak": served.throughput_clips_per_s * gflops / peak,
+            }
+            result[name] = figures
+            print(f"{name} served: ready {served.start_to_ready_s} s, latency {served.latency_best_s:.2f} s "
+                  f"(/ bare best {bare.best_latency_s:.2f} s = {figures['latency_ratio']:.2f}, goal <= 1.1), "
+                  f"8 clients {served.throughput_clips_per_s:.3f} clips/s (/ bare best {bare.best_throughput:.3f} = "
+                  f"{figures['throughput_ratio']:.2f}, goal >= 0.95), peak RSS {served.peak_rss_gib} GiB, "
+                  f"{100 * figures['fraction_of_matmul_peak']:.1f} % of the {name} matmul peak "
+                  f"({peak:.0f} G/s)", flush=True)  # fmt: skip
+    result["int8_over_fp32"] = {
+        "bare_throughput": result["int8"]["bare"]["best_throughput"]
+        / result["fp32"]["bare"]["best_throughput"],
+        "served_throughput": result["int8"]["served"]["throughput_clips_per_s"]
+        / result["fp32"]["served"]["throughput_clips_per_s"],
+    }
+    result["load_average_after"] = os.getloadavg()
+    print(f"int8 / fp32: bare {result['int8_over_fp32']['bare_throughput']:.2f}x, served "
+          f"{result['int8_over_fp32']['served_throughput']:.2f}x; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    fp32_figures = result["fp32"]
+    result["verdict"] = {
+        "latency": fp32_figures["latency_ratio"] <= GOALS["latency_ratio_max"],
+        "throughput": fp32_figures["throughput_ratio"] >= GOALS["throughput_ratio_min"],
+        "ready": fp32_figures["served"]["start_to_ready_s"] <= GOALS["ready_s_max"],
+        "server_rss": fp32_figures["served"]["peak_rss_gib"] <= GOALS["server_rss_gib_max"],
+        "export_rss": result["export_fp32"]["peak_rss_gib"] <= GOALS["export_rss_gib_max"],
+        "int8_cosine": result["int8_cosine_min"] >= GOALS["int8_cosine_min"],
+    }
+    print("verdict:", json.dumps(result["verdict"]))
+    print(f"wrote {write_result('real_size', result)}")
+    return 0 if all(result["verdict"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

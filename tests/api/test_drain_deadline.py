@@ -1,0 +1,168 @@
+"""SIGTERM on the real `videoprism-serve` while requests outlast the drain deadline (a 60 s origin, a
+decoder that hangs): at the deadline the remainder is answered `draining` (503 / UNAVAILABLE, never a 500
+or a reset), the ffmpeg children are killed, the spool is emptied and the process exits 0 within the drain
+deadline + 5 s."""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+
+from service.grace import EXIT_MARGIN_S
+from service.grpc_api.errors import error_info
+from service.grpc_api.gen import embedding_pb2 as pb
+from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
+from tests.core.redis_server import free_port
+from tests.reliability.media import hanging_ffmpeg
+
+DRAIN_S = 2.0
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below `pid`, from /proc (ffmpeg runs in its own session, but keeps its parent)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if fields[0] != "Z":
+                parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+ORIGIN_DELAY_S = 60.0
+
+
+@pytest.fixture
+def stalled_origin() -> Iterator[int]:
+    """Answers nothing for a minute: requests fetching from it are still running at the drain deadline."""
+    release = threading.Event()
+
+    class Stalled(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            release.wait(ORIGIN_DELAY_S)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stalled)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    release.set()
+    server.shutdown()
+
+
+def test_requests_past_the_drain_deadline_answer_draining(
+    api_bundle_dir: Path, video_file: Path, stalled_origin: int, tmp_path: Path
+) -> None:
+    http_port, grpc_port = free_port(), free_port()
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    env = {
+        **os.environ,
+        "PATH": f"{hanging_ffmpeg(tmp_path / 'bin')}{os.pathsep}{os.environ.get('PATH', '')}",
+        "VIDEOPRISM_BUNDLE": str(api_bundle_dir),
+        "VIDEOPRISM_HTTP_PORT": str(http_port),
+        "VIDEOPRISM_GRPC_PORT": str(grpc_port),
+        "VIDEOPRISM_DEVICE": "cpu",
+        "VIDEOPRISM_ALLOW_NETWORKS": "127.0.0.1/32",
+        "VIDEOPRISM_ALLOWED_PORTS": f"80,443,{stalled_origin}",
+        "VIDEOPRISM_DRAIN_TIMEOUT_S": str(DRAIN_S),
+        "VIDEOPRISM_DECODE_TIMEOUT_S": "60",
+        "VIDEOPRISM_PROBE_TIMEOUT_S": "60",
+        "VIDEOPRISM_REQUEST_TIMEOUT_S": "120",
+        "VIDEOPRISM_TEMP_DIR": str(spool),
+    }
+    serve = Path(sys.executable).with_name("videoprism-serve")
+    proc = subprocess.Popen(
+        [str(serve)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    base = f"http://127.0.0.1:{http_port}"
+    url = f"http://127.0.0.1:{stalled_origin}/clip.mp4"
+    upload = base64.b64encode(video_file.read_bytes()).decode()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.1)
+        with ThreadPoolExecutor(4) as pool, grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            fetching = [
+                pool.submit(
+                    httpx.post, f"{base}/v1/embed/video", json={"videos": [{"url": f"{url}?{i}"}]}, timeout=30
+                )
+                for i in range(2)
+            ]
+            decoding = pool.submit(
+                httpx.post, f"{base}/v1/embed/video", json={"videos": [{"data": upload}]}, timeout=30
+            )
+            grpc_call = pool.submit(
+                pb_grpc.EmbeddingServiceStub(channel).EmbedVideo,
+                pb.EmbedVideoRequest(videos=[pb.VideoSource(url=f"{url}?grpc")]),
+                timeout=30,
+            )
+            time.sleep(1.5)  # fetches wait on the origin, the upload sits in the hanging decoder
+            children = _descendants(proc.pid)
+            assert children, "the upload should have started a (hanging) ffmpeg child"
+            proc.send_signal(signal.SIGTERM)
+            terminated = time.monotonic()
+            answers = [f.result() for f in (*fetching, decoding)]
+            with pytest.raises(grpc.RpcError) as grpc_cut:
+                grpc_call.result()
+        code = proc.wait(timeout=DRAIN_S + EXIT_MARGIN_S + 10)
+        exit_s = time.monotonic() - terminated
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    stderr = proc.stderr.read() if proc.stderr else ""
+    print(
+        f"exit {exit_s:.2f} s after SIGTERM (drain {DRAIN_S} s); {len(children)} ffmpeg processes at SIGTERM"
+    )
+    for response in answers:
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["code"] == "draining"
+    assert grpc_cut.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+    info = error_info(grpc_cut.value.trailing_metadata())  # type: ignore[attr-defined]
+    assert info is not None and info.reason == "draining"
+    assert code == 0, stderr[-3000:]
+    assert exit_s <= DRAIN_S + EXIT_MARGIN_S, f"exited {exit_s:.1f} s after SIGTERM"
+    assert "Exception in ASGI application" not in stderr
+    alive = [pid for pid in children if _alive(pid)]
+    assert alive == [], f"ffmpeg children outlived the server: {alive}"
+    assert list(spool.iterdir()) == []

@@ -1,0 +1,47 @@
+"""What is left behind: live ffmpeg children of this process, and spool files, read from /proc and disk."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+
+def ffmpeg_children() -> list[int]:
+    """Pids of this process's children whose name or command line says ffmpeg."""
+    me = str(os.getpid())
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        # A child can exit between the listing and either read; it is then no longer live.
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_text(errors="ignore")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        # State Z: exited, only waiting to be reaped; it holds no resources we care about here.
+        if fields[1] == me and fields[0] != "Z" and "ffmpeg" in stat.split("(", 1)[1] + command:
+            found.append(int(pid))
+    return found
+
+
+def bytes_written(pid: int) -> int:
+    """Bytes the process has written so far (stdout included), from /proc/<pid>/io."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no wchar in /proc/<pid>/io")
+
+
+async def settle(check: object, within_s: float = 1.0) -> float:
+    """Seconds until `check()` is true; fails if it is still false after `within_s`."""
+    assert callable(check)
+    start = time.monotonic()
+    while not check():
+        if time.monotonic() - start > within_s:
+            raise AssertionError(f"still not true after {within_s} s")
+        await asyncio.sleep(0.01)
+    return time.monotonic() - start
