@@ -69,9 +69,16 @@ run: $(SERVE_STAMP) serve-system-deps
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) deadcode
+
+.PHONY: deadcode
+# Unused functions, classes and variables at 80 % confidence; paths and whitelist in pyproject's [tool.vulture].
+deadcode: $(STAMP)
+	$(BIN)/vulture
 
 typecheck: $(STAMP)
 	$(BIN)/mypy service training tests bench videoprism_client videoprism_tools
+	$(BIN)/mypy videoprism_bundle
 
 unit: $(STAMP) system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)

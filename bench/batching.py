@@ -37,12 +37,12 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from service.bundle.loader import Bundle, load_bundle
 from service.core import BatcherSettings, CoreSettings, DecodedFrames, InferenceCore, RuntimeSettings
 from service.core.backends import OnnxRuntimeBackend
 from service.core.metrics import NullMetrics
 from service.core.runtime_selection import CPU_EP
 from service.text import TextTokenizer
+from videoprism_bundle.loader import Bundle, load_bundle
 
 CONCURRENCIES = (1, 8, 32, 128)
 DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "service" / "demo_bundle"

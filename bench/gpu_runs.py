@@ -61,8 +61,8 @@ def _clips_per_s(run: Callable[[np.ndarray], object], frames: np.ndarray, second
 
 def _runtime(name: str, bundle: Path, reference: np.ndarray, probe: np.ndarray) -> dict[str, Any]:
     if name == "tensorrt-engine":
-        from service.bundle.loader import load_bundle
         from service.core.backend_tensorrt import TensorRTBackend
+        from videoprism_bundle.loader import load_bundle
 
         engines = load_bundle(bundle).manifest.tensorrt_engines
         spec = next(e for e in engines if e.source == "video_encoder")

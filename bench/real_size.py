@@ -107,6 +107,8 @@ def main() -> int:
                 "served": served.__dict__,
                 "latency_ratio": served.latency_best_s / bare.best_latency_s,
                 "throughput_ratio": served.throughput_clips_per_s / bare.best_throughput,
+                # The served path's own configuration (one run with every core, one clip per run) run bare.
+                "throughput_ratio_same_config": served.throughput_clips_per_s * bare.latency_all_threads_s,
                 "achieved_gflops": bare.best_throughput * gflops,
                 "fraction_of_matmul_peak": bare.best_throughput * gflops / peak,
                 "served_fraction_of_matmul_peak": served.throughput_clips_per_s * gflops / peak,
@@ -115,7 +117,9 @@ def main() -> int:
             print(f"{name} served: ready {served.start_to_ready_s} s, latency {served.latency_best_s:.2f} s "
                   f"(/ bare best {bare.best_latency_s:.2f} s = {figures['latency_ratio']:.2f}, goal <= 1.1), "
                   f"8 clients {served.throughput_clips_per_s:.3f} clips/s (/ bare best {bare.best_throughput:.3f} = "
-                  f"{figures['throughput_ratio']:.2f}, goal >= 0.95), peak RSS {served.peak_rss_gib} GiB, "
+                  f"{figures['throughput_ratio']:.2f}, goal >= 0.95; / bare 1 clip x {cores} threads "
+                  f"{1 / bare.latency_all_threads_s:.3f} = {figures['throughput_ratio_same_config']:.2f}), "
+                  f"peak RSS {served.peak_rss_gib} GiB, "
                   f"{100 * figures['fraction_of_matmul_peak']:.1f} % of the {name} matmul peak "
                   f"({peak:.0f} G/s)", flush=True)  # fmt: skip
     result["int8_over_fp32"] = {

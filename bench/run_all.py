@@ -27,6 +27,7 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("bench.physical_limit", [], ["--seconds", "1"]),
     ("bench.gpu_projection", [], []),
     ("bench.compare_peers", [], ["--seconds", "2", "--rounds", "1"]),
+    ("bench.tracing", [], ["--requests", "50", "--rounds", "2"]),
 ]
 
 

@@ -2,13 +2,18 @@
 
     .venv/bin/python -m bench.url_path [--clips 48] [--clients 4]
 
-Both sides run in one run on the same cores: ffmpeg alone before and after the served part (mean used):
+Both sides run in one run on the same cores, interleaved so that a change of background load hits both:
 (a) a 10 s 640x272 h264 clip, 8 frames per clip (the demo bundle), `--clients` concurrent clients posting
-    URLs of a local HTTP origin on loopback, no cache; against ffmpeg alone decoding the same 8 frames per
-    clip (the decoder's own select/crop/lanczos command, 1 thread, 2 at a time).
-(b) a 10-minute 1280x720 h264 video at 2 s segments (300 segments x 8 frames) through the synchronous
-    `/v1/embed/video` with `segments` (cap and request timeout raised); segments/s against the same 2 400
-    frames decoded by ffmpeg alone (the same one-pass command, the server's thread setting).
+    URLs of a local HTTP origin on loopback, no cache, in `--rounds` rounds of `--clips` clips; against ffmpeg
+    alone decoding the same 8 frames per clip (the decoder's own select/crop/lanczos command, 2 at a time like
+    the server's decode permits) before and after each round, with 1 thread (the issue's baseline) and with
+    the server's thread setting. The medians over rounds are the figures.
+(b) a 10-minute 1280x720 h264 video at 2 s segments (300 segments x 8 frames), served twice: through the
+    synchronous `/v1/embed/video` with `segments` (cap and request timeout raised) and through the gRPC
+    segment stream `EmbedVideoSegments`; each against the mean of the ffmpeg-alone runs just before and just
+    after it (the same one-pass command over the same 2 400 frames, the server's thread setting).
+Besides wall-clock ratios it reports CPU seconds (the server process and its ffmpeg children against
+ffmpeg alone), which do not depend on what else the machine runs.
 Prints the figures, the CPU model and flags; writes bench/results/url_path.json.
 """
 
@@ -16,11 +21,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +44,9 @@ from service.media.ffmpeg_binary import find_ffmpeg
 from service.media.frame_decoder import decode_command
 from service.media.sampling import plan_segment_spans, plan_windows
 from service.media.strategy import choose_strategy
+from videoprism_client.grpc_client import GrpcClient
+from videoprism_client.long_video import StreamedSegment
+from videoprism_client.types import Video, VideoOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "service" / "demo_bundle"
@@ -45,6 +59,15 @@ SOURCES = {
 }  # fmt: skip
 CLIP = SamplingSpec(num_frames=8, image_size=64)
 LONG = SamplingSpec(num_frames=8, image_size=64, segment_s=2.0)
+LONG_SEGMENTS = 300
+
+
+@dataclass(frozen=True)
+class Timed:
+    """Wall seconds and CPU seconds (the process and the children it reaped) of one measured run."""
+
+    wall_s: float
+    cpu_s: float
 
 
 def cpu_flags() -> list[str]:
@@ -67,9 +90,21 @@ def make_files() -> dict[str, Path]:
     return out
 
 
-def ffmpeg_alone_s(path: Path, spec: SamplingSpec, threads: int, runs: int, parallel: int) -> float:
-    """Seconds for `runs` decodes of `spec`'s frames with the decoder's own command, `parallel` at a time."""
-    settings = MediaSettings(decoder_threads=threads)
+def children_cpu_s() -> float:
+    return sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])
+
+
+def process_cpu_s(pid: int) -> float:
+    """utime + stime + cutime + cstime of `pid`: the server and the ffmpeg children it has reaped."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def ffmpeg_alone(
+    path: Path, spec: SamplingSpec, threads: int, runs: int, parallel: int, binary: str
+) -> Timed:
+    """`runs` decodes of `spec`'s frames with the decoder's own command and `binary`, `parallel` at a time."""
+    settings = MediaSettings.model_validate({"decoder_threads": threads, "ffmpeg": binary})
     info = probe_sync(path, settings)
     plans = plan_windows(info, spec, plan_segment_spans(info, spec))
     wanted = sorted({int(i) for p in plans for i in p.indices})
@@ -85,15 +120,21 @@ def ffmpeg_alone_s(path: Path, spec: SamplingSpec, threads: int, runs: int, para
     try:
         with ThreadPoolExecutor(parallel) as pool:
             list(pool.map(once, range(parallel)))  # warm the page cache and the binary
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), children_cpu_s()
             list(pool.map(once, range(runs)))
-            return time.perf_counter() - started
+            return Timed(time.perf_counter() - started, children_cpu_s() - cpu)
     finally:
         command.remove_script()
 
 
-async def served_clips_s(url: str, video_url: str, clips: int, clients: int) -> float:
-    """Seconds for `clips` URL requests spread over `clients` concurrent clients (distinct query strings)."""
+def served(server: ServerProcess, run: Callable[[], Any]) -> tuple[Timed, Any]:
+    cpu, started = process_cpu_s(server.pid), time.perf_counter()
+    value = run()
+    return Timed(time.perf_counter() - started, process_cpu_s(server.pid) - cpu), value
+
+
+async def served_clips(url: str, video_url: str, numbers: Iterator[int], clients: int) -> None:
+    """The URL requests of `numbers` spread over `clients` concurrent clients (distinct query strings)."""
 
     async def post(client: httpx.AsyncClient, query: str) -> None:
         response = await client.post(url, json={"videos": [{"url": f"{video_url}?{query}"}]})
@@ -102,39 +143,90 @@ async def served_clips_s(url: str, video_url: str, clips: int, clients: int) -> 
             raise RuntimeError(f"served request failed: {response.status_code} {response.text[:300]}")
 
     async with httpx.AsyncClient(timeout=httpx.Timeout(600.0)) as client:
-        await post(client, "warm=1")
-        numbers = iter(range(clips))  # shared: each client takes the next request number
 
         async def one_client() -> None:
             for i in numbers:
                 await post(client, f"n={i}")
 
-        started = time.perf_counter()
         await asyncio.gather(*(one_client() for _ in range(clients)))
-        return time.perf_counter() - started
 
 
-async def served_segments(url: str, video_url: str) -> tuple[float, int]:
-    body = {"videos": [{"url": video_url}], "segments": {"interval_seconds": LONG.segment_s}}
-    async with httpx.AsyncClient(timeout=httpx.Timeout(900.0)) as client:
-        started = time.perf_counter()
-        response = await client.post(url, json=body)
-        elapsed = time.perf_counter() - started
+def served_sync_segments(url: str, video_url: str) -> int:
+    body = {"videos": [{"url": f"{video_url}?sync"}], "segments": {"interval_seconds": LONG.segment_s}}
+    response = httpx.post(url, json=body, timeout=httpx.Timeout(900.0))
     data = response.json()
     if response.status_code != 200 or data["data"][0].get("error"):
         raise RuntimeError(f"segment request failed: {response.status_code} {response.text[:300]}")
-    return elapsed, len(data["data"][0]["segments"])
+    return len(data["data"][0]["segments"])
+
+
+def served_stream_segments(target: str, video_url: str) -> int:
+    """Segments received from `EmbedVideoSegments`, checked to arrive in order."""
+    client = GrpcClient(target, timeout_s=None)
+    try:
+        options = VideoOptions(segment_seconds=LONG.segment_s)
+        items = list(client.embed_video_segments(Video(url=f"{video_url}?stream"), options, timeout_s=900.0))
+    finally:
+        client.close()
+    indices = [item.index for item in items if isinstance(item, StreamedSegment)]
+    if indices != list(range(len(indices))):
+        raise RuntimeError("segments arrived out of order")
+    return len(indices)
+
+
+def ratio_row(name: str, count: int, unit: str, srv: Timed, alone: list[Timed], runs: int) -> dict[str, Any]:
+    """Served vs ffmpeg alone: throughput (alone = mean wall of its runs) and CPU seconds per unit."""
+    alone_wall = sum(t.wall_s for t in alone) / len(alone)
+    alone_cpu = sum(t.cpu_s for t in alone) / len(alone)
+    served_rate, alone_rate = count / srv.wall_s, runs / alone_wall
+    return {
+        "path": name, f"served_{unit}_per_s": round(served_rate, 2), f"ffmpeg_alone_{unit}_per_s": round(alone_rate, 2),
+        "ffmpeg_alone_before_after_s": [round(t.wall_s, 2) for t in alone],
+        "ratio": round(served_rate / alone_rate, 3),
+        f"served_cpu_ms_per_{unit[:-1]}": round(1000 * srv.cpu_s / count, 1),
+        f"ffmpeg_alone_cpu_ms_per_{unit[:-1]}": round(1000 * alone_cpu / runs, 1),
+        "cpu_ratio": round((alone_cpu / runs) / (srv.cpu_s / count), 3),
+        "loadavg_1min_after": round(os.getloadavg()[0], 2),
+    }  # fmt: skip
+
+
+def clip_rounds(server: ServerProcess, post: Callable[[int], None], path: Path, args: argparse.Namespace,
+                threads: int) -> dict[str, Any]:  # fmt: skip
+    """`args.rounds` served runs of `args.clips` clips, each between ffmpeg-alone runs with 1 thread (the
+    issue's baseline) and with the server's thread setting; the medians over rounds are the figures."""
+    one_thread = functools.partial(ffmpeg_alone, path, CLIP, 1, args.clips, 2, args.ffmpeg)
+    own_threads = functools.partial(ffmpeg_alone, path, CLIP, threads, args.clips, 2, args.ffmpeg)
+    one, same = [one_thread()], [own_threads()]
+    rows: list[dict[str, Any]] = []
+    for r in range(args.rounds):
+        srv, _ = served(server, functools.partial(post, r))
+        one.append(one_thread())
+        same.append(own_threads())
+        for baseline, runs in (("1 thread", one), (f"threads={threads}", same)):
+            name = "POST /v1/embed/video, one URL per request"
+            row = ratio_row(name, args.clips, "clips", srv, runs[r : r + 2], args.clips)
+            rows.append({"round": r, "ffmpeg_alone": baseline, **row})
+    summary = {}
+    for baseline in ("1 thread", f"threads={threads}"):
+        mine = [row for row in rows if row["ffmpeg_alone"] == baseline]
+        summary[baseline] = {
+            key: statistics.median(row[key] for row in mine) for key in ("ratio", "cpu_ratio")
+        }
+    return {"file": "10 s 640x272 h264", "frames_per_clip": 8, "clients": args.clients, "clips_per_round": args.clips,
+            "median": summary, "rounds": rows}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clips", type=int, default=48)
+    parser.add_argument("--clips", type=int, default=16, help="clips per round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--ffmpeg", default="auto", help="auto | system | imageio, for both sides")
     args = parser.parse_args()
     files = make_files()
-    origin_port, http_port = free_port(), free_port()
+    origin_port, http_port, grpc_port = free_port(), free_port(), free_port()
     origin = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(origin_port), "--bind", "127.0.0.1", "--directory", str(CACHE)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -144,49 +236,64 @@ def main() -> None:
         "VIDEOPRISM_ALLOW_NETWORKS": "127.0.0.1/32", "VIDEOPRISM_ALLOWED_PORTS": str(origin_port),
         "VIDEOPRISM_MAX_SEGMENTS_PER_REQUEST": "1000", "VIDEOPRISM_REQUEST_TIMEOUT_S": "900",
         "VIDEOPRISM_VIDEO_MAX_QUEUE_SIZE": "1024",  # the sync path queues all 300 segments at once
+        "VIDEOPRISM_FFMPEG": args.ffmpeg,
     }  # fmt: skip
-    server: ServerProcess = videoprism_serve(http_port, free_port(), cpus=None, env=env,
+    server: ServerProcess = videoprism_serve(http_port, grpc_port, cpus=None, env=env,
                                              log_path=CACHE / "server.log")  # fmt: skip
     base = f"http://127.0.0.1:{origin_port}"
     embed = f"http://127.0.0.1:{http_port}/v1/embed/video"
+    clip_url, long_url = f"{base}/clip10s_640x272.mp4", f"{base}/long10min_720p.mp4"
     clip_file, long_file = files["clip10s_640x272.mp4"], files["long10min_720p.mp4"]
-    # The machine may be shared: ffmpeg alone runs before and after the served part, and the mean is used.
-    alone_clip = [ffmpeg_alone_s(clip_file, CLIP, threads=1, runs=args.clips, parallel=2)]
-    alone_long = [ffmpeg_alone_s(long_file, LONG, threads=0, runs=1, parallel=1)]
+    load_before = machine()["loadavg_1_5_15"]
+    threads = MediaSettings().decoder_threads  # the server runs with the default media settings
     try:
         server.start(timeout_s=300)
-        clip_s = asyncio.run(served_clips_s(embed, f"{base}/clip10s_640x272.mp4", args.clips, args.clients))
-        long_s, segments = asyncio.run(served_segments(embed, f"{base}/long10min_720p.mp4"))
+        httpx.post(embed, json={"videos": [{"url": f"{clip_url}?warm"}]}, timeout=120.0).raise_for_status()
+
+        # Each served run sits between two ffmpeg-alone runs; the mean of its two neighbours is its baseline.
+        def post(r: int) -> None:  # distinct query strings over all rounds
+            numbers = iter(range(r * args.clips, (r + 1) * args.clips))
+            asyncio.run(served_clips(embed, clip_url, numbers, args.clients))
+
+        clip = clip_rounds(server, post, clip_file, args, threads)
+        long_alone = functools.partial(ffmpeg_alone, long_file, LONG, threads, 1, 1, args.ffmpeg)
+        alone_long = [long_alone()]
+        srv_sync, n_sync = served(server, lambda: served_sync_segments(embed, long_url))
+        alone_long.append(long_alone())
+        srv_stream, n_stream = served(
+            server, lambda: served_stream_segments(f"127.0.0.1:{grpc_port}", long_url)
+        )
+        alone_long.append(long_alone())
     finally:
         server.stop()
         origin.terminate()
         origin.wait()
-    alone_clip.append(ffmpeg_alone_s(clip_file, CLIP, threads=1, runs=args.clips, parallel=2))
-    alone_long.append(ffmpeg_alone_s(long_file, LONG, threads=0, runs=1, parallel=1))
-    served_cps, alone_cps = args.clips / clip_s, args.clips / (sum(alone_clip) / 2)
-    served_sps, alone_sps = segments / long_s, 300 / (sum(alone_long) / 2)
+    if n_sync != LONG_SEGMENTS or n_stream != LONG_SEGMENTS:
+        raise RuntimeError(f"expected {LONG_SEGMENTS} segments, got {n_sync} (sync) and {n_stream} (stream)")
     info = machine()
     flags = [f for f in cpu_flags() if f in {"sse4_2", "avx", "avx2", "avx512f", "fma", "f16c"}]
+    sync = ratio_row("POST /v1/embed/video with segments (synchronous)", n_sync, "segments", srv_sync,
+                     alone_long[:2], LONG_SEGMENTS)  # fmt: skip
+    stream = ratio_row("gRPC EmbedVideoSegments (streamed)", n_stream, "segments", srv_stream, alone_long[1:],
+                       LONG_SEGMENTS)  # fmt: skip
     result: dict[str, Any] = {
-        "machine": info, "cpu_flags": flags,
-        "clip": {"file": "10 s 640x272 h264", "frames_per_clip": 8, "clients": args.clients, "clips": args.clips,
-                 "served_clips_per_s": round(served_cps, 2), "ffmpeg_alone_clips_per_s": round(alone_cps, 2),
-                 "ffmpeg_alone_before_after_s": [round(t, 2) for t in alone_clip],
-                 "ratio": round(served_cps / alone_cps, 3)},
-        "long": {"file": "10 min 1280x720 h264, 2 s segments x 8 frames",
-                 "api": "POST /v1/embed/video with segments (synchronous)", "segments": segments,
-                 "served_segments_per_s": round(served_sps, 2), "ffmpeg_alone_segments_per_s": round(alone_sps, 2),
-                 "ffmpeg_alone_before_after_s": [round(t, 2) for t in alone_long],
-                 "ratio": round(served_sps / alone_sps, 3)},
+        "machine": info, "loadavg_before": load_before, "cpu_flags": flags, "ffmpeg": args.ffmpeg,
+        "clip": clip,
+        "long": {"file": "10 min 1280x720 h264, 2 s segments x 8 frames", "segments": LONG_SEGMENTS,
+                 "sync": sync, "stream": stream},
     }  # fmt: skip
     print(machine_line(info))
-    print(f"cpu flags: {' '.join(flags)}")
-    c, g = result["clip"], result["long"]
-    print(f"(a) clip: served {c['served_clips_per_s']} clips/s, ffmpeg alone {c['ffmpeg_alone_clips_per_s']} "
-          f"clips/s, ratio {c['ratio']}")  # fmt: skip
-    print(f"(b) long: served {g['served_segments_per_s']} segments/s ({segments} segments), ffmpeg alone "
-          f"{g['ffmpeg_alone_segments_per_s']} segments/s, ratio {g['ratio']}")  # fmt: skip
-    print(f"wrote {write_result('url_path', result)}")
+    print(f"load average before: {'/'.join(str(x) for x in load_before)}; cpu flags: {' '.join(flags)}")
+    for name, median in clip["median"].items():
+        print(f"(a) clip, {args.rounds} rounds of {args.clips} clips vs ffmpeg alone with {name}: median ratio "
+              f"{median['ratio']} (CPU ratio {median['cpu_ratio']})")  # fmt: skip
+    for name, row in (("sync", sync), ("stream", stream)):
+        print(f"(b) long, {name}: served {row['served_segments_per_s']} segments/s, ffmpeg alone "
+              f"{row['ffmpeg_alone_segments_per_s']} segments/s, ratio {row['ratio']} "
+              f"(CPU: served {row['served_cpu_ms_per_segment']} ms/segment, alone "
+              f"{row['ffmpeg_alone_cpu_ms_per_segment']} ms/segment, ratio {row['cpu_ratio']})")  # fmt: skip
+    name = "url_path" if args.ffmpeg == "auto" else f"url_path_{args.ffmpeg}"
+    print(f"wrote {write_result(name, result)}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,10 @@
-"""The state both front doors share: settings, metrics registry, the inference core and the lifecycle.
+"""The state both front doors share: settings, metrics registry, the served models and the lifecycle.
 
-One `ServiceContext` per process (or per test): built before the listeners start, loaded (bundle → cache →
-media → core warm-up) while the listeners already answer liveness, drained on shutdown. The front doors
-receive it explicitly (FastAPI dependency, gRPC servicer constructor); there is no module-level state.
-
-Draining is tracked here, above the core, because a front-door request is "in flight" from the moment it
-is admitted (before its body is parsed or its upload received), not only while the core is computing.
+One `ServiceContext` per process (or per test): built before the listeners start, loaded (cache → media →
+each model's bundle and warm-up) while the listeners already answer liveness, drained on shutdown. The
+front doors receive it explicitly (FastAPI dependency, gRPC servicer constructor); there is no
+module-level state. Admission and the in-flight count live in `service/admission.py`, the name → core
+mapping and its swaps in `service/core/model_registry.py`, loads and reloads in `service/model_service.py`.
 """
 
 from __future__ import annotations
@@ -14,16 +13,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from enum import StrEnum
-from typing import Any
 
+from service.admission import Admission
 from service.auth import KeyStore, Principal, RateLimiter, Scope
 from service.auth.keys import principal_var
-from service.bundle.loader import load_bundle
 from service.core import InferenceCore, PrometheusMetrics, build_cache
 from service.core.cache.embedding_cache import EmbeddingCache
 from service.core.media_adapter import MediaIngestorAdapter
+from service.core.model_registry import Lease, ModelRegistry
 from service.core.types import Deadline, TextEmbeddingResult, VideoEmbeddingResult, VideoItem, VideoOptions
 from service.errors import (
     DrainingError,
@@ -36,12 +36,11 @@ from service.errors import (
 )
 from service.jobs.service import JobService
 from service.media import MediaIngestor
+from service.model_service import ModelService
 from service.settings import Settings
+from videoprism_bundle.loader import Bundle, load_bundle
 
 log = logging.getLogger(__name__)
-
-# Refused requests are told to come back after this long; a queue that is full now drains within seconds.
-_OVERLOADED_RETRY_AFTER_S = 1.0
 
 # After the drain deadline, how long the cut-off requests get to write their `draining` answers.
 _CUT_OFF_ANSWER_S = 2.0
@@ -64,65 +63,79 @@ class ServiceContext:
         self.metrics = PrometheusMetrics()
         self.phase = Phase.LOADING
         self.started_at = time.time()
-        self._core: InferenceCore | None = None
+        self.models = ModelRegistry(drain_timeout_s=settings.drain_timeout_s)
+        self._model_service: ModelService | None = None
         self._cache: EmbeddingCache | None = None
         self._media: MediaIngestor | None = None
         self._jobs: JobService | None = None
-        self._in_flight = 0
-        self._limited_in_flight = 0  # the part of `_in_flight` that `max_in_flight` caps
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._admitted: set[asyncio.Task[Any]] = set()  # the tasks of admitted requests, for `drain`
-        self._cut_off: set[asyncio.Task[Any]] = set()  # those `drain` cancelled at its deadline
-        self.metrics.in_flight.set_function(lambda: self._in_flight)
+        self._admission = Admission(settings.max_in_flight, self.models.queue_full)
+        self.metrics.in_flight.set_function(lambda: self._admission.count)
         self.keys = KeyStore(settings.api_key_values(), settings.api_keys_file)
         self.rate_limiter = RateLimiter(settings.rate_limit_settings())
 
     @property
     def core(self) -> InferenceCore:
-        """The loaded core. While draining it stays available: `admit` is what refuses new requests, and
-        requests admitted before the drain must be able to finish."""
+        """The default model's core. While draining it stays available: `admit` is what refuses new
+        requests, and requests admitted before the drain must be able to finish."""
         if self.phase is Phase.STOPPED:
             raise DrainingError("server is shutting down")
-        if self._core is None:
+        return self.models.get()
+
+    def lease(self, model: str | None = None, *, any_name_if_one: bool = False) -> Lease:
+        """Pins the core serving `model` (None: the default) for one request, so a reload swapping that
+        model meanwhile lets the request finish on the engine it started on; `model_not_found` (404)
+        names the served models."""
+        if self.phase is Phase.STOPPED:
+            raise DrainingError("server is shutting down")
+        return self.models.lease(model, any_name_if_one=any_name_if_one)
+
+    @property
+    def model_service(self) -> ModelService:
+        """Loads, reloads and unloads models (admin routes, SIGHUP)."""
+        if self._model_service is None:
             raise NotReadyError("model is still loading")
-        return self._core
+        return self._model_service
 
     @property
     def ready(self) -> bool:
-        return self.phase is Phase.READY and self._core is not None and self._core.ready
+        return self.phase is Phase.READY and self.models.ready
 
     @property
     def draining(self) -> bool:
         return self.phase in (Phase.DRAINING, Phase.STOPPED)
 
     async def load(self) -> None:
-        """Verifies the bundle, builds cache, media and core, and warms the encoders up; READY afterwards."""
+        """Builds cache and media, then verifies, builds and warms up every configured model; READY
+        afterwards."""
         settings = self.settings
         try:
-            bundle = await asyncio.to_thread(load_bundle, settings.bundle)
             self._cache = build_cache(settings.cache_settings(), self.metrics)
-            self._media = _build_media(settings)
+            # The SSRF-safe fetcher and ffmpeg decoder, shared by every model; `aclose` removes its temp dir.
+            self._media = MediaIngestor(settings.media_settings())
             self._media.on_decoder_crash(self.metrics.decoder_crashed)
-            core = InferenceCore.create(
-                settings.core_settings(),
-                bundle,
-                media=MediaIngestorAdapter(self._media),
-                cache=self._cache,
-                metrics=self.metrics,
-                dummy_engines=settings.engine == "dummy",
-            )
-            await core.start()
+            self._model_service = ModelService(settings, self.models, self._build_core, load_bundle)
+            await self._model_service.load_configured()
         except BaseException:
             self.phase = Phase.FAILED
             raise
-        self._core = core
         prefix = self._cache.key_prefix if self._cache is not None else "vp"
         self._jobs = JobService.build(settings, lambda: self.core, prefix)
         self._jobs.start()
         if self.phase is Phase.LOADING:
             self.phase = Phase.READY
-        log.info("ready", extra={"bundle": str(settings.bundle), "bundle_id": bundle.bundle_id})
+        log.info("ready", extra={"models": {m.name: m.core.bundle.bundle_id for m in self.models.served()}})
+
+    def _build_core(self, bundle: Bundle) -> InferenceCore:
+        """A core for one bundle over the shared cache, media and metrics (not started)."""
+        media = MediaIngestorAdapter(self._media) if self._media is not None else None
+        return InferenceCore.create(
+            self.settings.core_settings(),
+            bundle,
+            media=media,
+            cache=self._cache,
+            metrics=self.metrics,
+            dummy_engines=self.settings.engine == "dummy",
+        )
 
     def authenticate(self, authorization: str | None) -> Principal:
         """The caller behind "Bearer <key>", or `unauthenticated`; everyone is anonymous when keys are off."""
@@ -141,65 +154,36 @@ class ServiceContext:
 
     def begin_drain(self) -> None:
         """Flips readiness at once; requests admitted from now on fail with `draining`."""
+        self._admission.refusing = True
         if self.phase is not Phase.STOPPED:
             self.phase = Phase.DRAINING
 
     def check_capacity(self, kind: str | None = None) -> None:
-        """Raises `overloaded` when `max_in_flight` embedding requests are already being handled, or when
-        the request is for `kind` ("text" / "video") and that batcher's queue is full. Both doors call
-        this before reading the request, so a refusal costs neither parsing nor memory. The queue check
-        matters under sustained overload: a refusal found only after parsing, validating and tokenizing
-        costs about half an admitted request, and at twice the capacity those refusals crowded out the
-        admitted work (admitted throughput fell to an eighth of capacity with p99 near 9 s)."""
-        if self._limited_in_flight >= self.settings.max_in_flight:
-            raise OverloadedError(
-                f"{self.settings.max_in_flight} requests in flight", retry_after_s=_OVERLOADED_RETRY_AFTER_S
-            )
-        if kind is not None and self._core is not None and self._core.queue_full(kind):
-            raise OverloadedError(f"{kind} queue is full", retry_after_s=_OVERLOADED_RETRY_AFTER_S)
+        """`overloaded` beyond `max_in_flight`, or when every model's `kind` queue is full."""
+        self._admission.check_capacity(kind)
 
-    @contextlib.asynccontextmanager
-    async def admit(self, *, limited: bool = True, kind: str | None = None) -> AsyncIterator[None]:
-        """Wraps one front-door request: refused while draining (and, when `limited`, beyond
-        `max_in_flight`), counted until it completes. Metadata routes pass `limited=False`: they cost
-        nothing and operators need them most when the server is overloaded."""
-        if self.draining:
-            raise DrainingError("server is shutting down")
-        if limited:
-            self.check_capacity(kind)
-            self._limited_in_flight += 1
-        self._in_flight += 1
-        self._idle.clear()
-        task = asyncio.current_task()
-        if task is not None:
-            self._admitted.add(task)
-        try:
-            yield
-        except asyncio.CancelledError:
-            # Cancelled by `drain` past its deadline: answer `draining` (never a 500 or a reset) and let
-            # the task go on to write that answer.
-            if task is None or task not in self._cut_off:
-                raise
-            task.uncancel()
-            raise DrainingError("server is shutting down: the request did not finish in time") from None
-        finally:
-            if task is not None:
-                self._admitted.discard(task)
-                self._cut_off.discard(task)
-            self._in_flight -= 1
-            if limited:
-                self._limited_in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
+    def admit(self, *, limited: bool = True, kind: str | None = None) -> AbstractAsyncContextManager[None]:
+        """Wraps one front-door request (service/admission.py): refused while draining and, when
+        `limited`, beyond capacity; counted until it completes."""
+        return self._admission.admit(limited=limited, kind=kind)
 
     async def embed_videos(
-        self, items: Sequence[VideoItem], options: VideoOptions, *, api: str, timeout_s: float | None = None
+        self,
+        items: Sequence[VideoItem],
+        options: VideoOptions,
+        *,
+        api: str,
+        timeout_s: float | None = None,
+        core: InferenceCore | None = None,
     ) -> list[VideoEmbeddingResult]:
-        """Embeds a batch of videos concurrently. An error confined to one video becomes that item's result;
-        an error about the server or the request as a whole (overloaded, draining, ...) fails the request."""
+        """Embeds a batch of videos concurrently on `core` (a leased model; None: the default). An error
+        confined to one video becomes that item's result; an error about the server or the request as a
+        whole (overloaded, draining, ...) fails the request."""
         if not items or len(items) > self.settings.max_videos_per_request:
             raise InvalidRequestError(f"send 1 to {self.settings.max_videos_per_request} videos per request")
-        core = self.core
+        if core is None:
+            with self.lease() as model:
+                return await self.embed_videos(items, options, api=api, timeout_s=timeout_s, core=model.core)
         deadline = self._deadline(timeout_s)
         outcomes = await asyncio.gather(
             *(core.embed_video(item, options, deadline=deadline, api=api) for item in items),
@@ -225,9 +209,17 @@ class ServiceContext:
             await self.rate_limiter.charge_videos(principal, results)
 
     async def embed_texts(
-        self, texts: Sequence[str], *, api: str, timeout_s: float | None = None
+        self,
+        texts: Sequence[str],
+        *,
+        api: str,
+        timeout_s: float | None = None,
+        core: InferenceCore | None = None,
     ) -> list[TextEmbeddingResult]:
-        return await self.core.embed_texts(texts, deadline=self._deadline(timeout_s), api=api)
+        if core is None:
+            with self.lease() as model:
+                return await model.core.embed_texts(texts, deadline=self._deadline(timeout_s), api=api)
+        return await core.embed_texts(texts, deadline=self._deadline(timeout_s), api=api)
 
     def _deadline(self, client_timeout_s: float | None) -> Deadline:
         """The server's request timeout, shortened to the client's own deadline when it has one."""
@@ -236,7 +228,7 @@ class ServiceContext:
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
+        return self._admission.count
 
     async def drain(self, deadline_s: float | None = None) -> bool:
         """Waits for admitted requests up to the drain deadline, then stops the core and closes the cache
@@ -245,14 +237,11 @@ class ServiceContext:
         budget = self.settings.drain_timeout_s if deadline_s is None else deadline_s
         started = time.monotonic()
         finished = True
-        try:
-            await asyncio.wait_for(self._idle.wait(), budget)
-        except TimeoutError:
+        if not await self._admission.wait_idle(budget):
             finished = False
-            log.warning("drain deadline passed with %d requests in flight", self._in_flight)
+            log.warning("drain deadline passed with %d requests in flight", self._admission.count)
             await self._cut_off_remaining()
-        if self._core is not None:
-            finished = await self._core.drain(max(0.0, budget - (time.monotonic() - started))) and finished
+        finished = await self.models.drain(max(0.0, budget - (time.monotonic() - started))) and finished
         await self.close()
         return finished
 
@@ -260,14 +249,11 @@ class ServiceContext:
         """Cancels what is still running so each answers `draining`, then kills the media children (a
         decode blocked in a worker thread is not stopped by the cancel, but ends when its ffmpeg dies).
         Cancelling first matters: a child killed first fails its item with a media error instead."""
-        for task in list(self._admitted):
-            self._cut_off.add(task)
-            task.cancel()
+        self._admission.cut_off()
         if self._media is not None:
             with contextlib.suppress(Exception):
                 await self._media.aclose()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), _CUT_OFF_ANSWER_S)
+        await self._admission.wait_idle(_CUT_OFF_ANSWER_S)
 
     @property
     def jobs(self) -> JobService:
@@ -276,6 +262,7 @@ class ServiceContext:
         return self._jobs
 
     async def close(self) -> None:
+        self._admission.refusing = True
         self.phase = Phase.STOPPED
         if self._jobs is not None:
             # Jobs cut off here stay claimed in Redis and are taken over by another replica.
@@ -292,8 +279,3 @@ class ServiceContext:
             self._cache = None
         with contextlib.suppress(Exception):
             await self.rate_limiter.close()
-
-
-def _build_media(settings: Settings) -> MediaIngestor:
-    """The SSRF-safe fetcher and ffmpeg decoder; owns a temp directory removed by `aclose`."""
-    return MediaIngestor(settings.media_settings())

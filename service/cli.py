@@ -9,10 +9,8 @@ to `Settings` as the strings typed, so flags parse exactly like the environment 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -56,20 +54,25 @@ def parse_args(argv: list[str] | None) -> tuple[dict[str, Any], bool]:
 
 
 def version_text(settings: Settings) -> str:
-    """The package version, and the model name, version and content id of the configured bundle."""
-    lines = [f"{PACKAGE} {metadata.version(PACKAGE)}"]
-    manifest_path = Path(settings.bundle) / "manifest.json"
-    try:
-        from service.bundle.manifest import BundleManifest
+    """The package version, and the model name, version and content id of each configured bundle."""
+    from service.errors import ServiceError
+    from service.model_catalog import configured_bundles, read_manifest
 
-        manifest = BundleManifest.model_validate(json.loads(manifest_path.read_text(encoding="utf-8")))
-    except (OSError, ValueError) as exc:
-        lines.append(f"bundle {settings.bundle}: unreadable manifest ({exc})")
-    else:
-        lines.append(
-            f"bundle {manifest.model_name} {manifest.model_version} "
-            f"(id {manifest.bundle_id}, {settings.bundle})"
-        )
+    lines = [f"{PACKAGE} {metadata.version(PACKAGE)}"]
+    try:
+        entries = configured_bundles(settings)
+    except ServiceError as error:
+        return "\n".join([*lines, f"bundles: {error.message}"])
+    for entry in entries:
+        manifest = read_manifest(entry.path)
+        if manifest is None:
+            lines.append(f"bundle {entry.name} ({entry.path}): unreadable manifest")
+        else:
+            lines.append(
+                f"bundle {manifest.model_name} {manifest.model_version} "
+                f"(id {manifest.bundle_id}, {entry.path})"
+                + ("" if entry.name == manifest.model_name else f" as {entry.name}")
+            )
     return "\n".join(lines)
 
 

@@ -52,6 +52,22 @@ class ModelNotFoundError(ServiceError):
     grpc_status: ClassVar[str] = "NOT_FOUND"
 
 
+class ModelExistsError(ServiceError):
+    """An admin asked to load a model under a name that is already served (reload it instead)."""
+
+    code = "model_exists"
+    http_status: ClassVar[int] = 409
+    grpc_status: ClassVar[str] = "ALREADY_EXISTS"
+
+
+class BundleInvalidError(ServiceError):
+    """An admin asked to load or reload a bundle that does not verify; what was served keeps serving."""
+
+    code = "bundle_invalid"
+    http_status: ClassVar[int] = 422
+    grpc_status: ClassVar[str] = "FAILED_PRECONDITION"
+
+
 class OverloadedError(ServiceError):
     """The queue is full; retry later."""
 

@@ -1,8 +1,9 @@
 """Structured JSON logs, one object per line, each carrying the request id of the request being served.
 
 The request id lives in a ContextVar so every log line emitted while serving a request (front door, core,
-media) is tagged without threading an id through every call. Nothing here logs headers or bodies: API keys
-and user data never reach the log.
+media) is tagged without threading an id through every call. With tracing on, lines logged inside a traced
+request also carry its `trace_id`, the key a tracing backend finds the request's spans by. Nothing here
+logs headers or bodies: API keys and user data never reach the log.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import time
 import uuid
 from contextvars import ContextVar
 from typing import Any
+
+from service.tracing import current_trace_id
 
 REQUEST_ID_HEADER = "x-request-id"
 request_id_var: ContextVar[str | None] = ContextVar("videoprism_request_id", default=None)
@@ -45,6 +48,9 @@ class JsonFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
+        trace_id = current_trace_id()
+        if trace_id:
+            entry["trace_id"] = trace_id
         for key, value in vars(record).items():
             if key not in _STD_ATTRS and key not in _DROPPED and not key.startswith("_"):
                 entry[key] = value if isinstance(value, str | int | float | bool | None) else repr(value)

@@ -5,7 +5,8 @@ Lifecycle: listeners start first (liveness answers at once, readiness and gRPC h
 the model loads and warms up, then both doors report ready. On SIGTERM/SIGINT readiness flips at once, the
 gRPC server stops taking new calls (GOAWAY), new HTTP work is refused with `draining`, admitted work finishes
 up to the drain deadline, the core, cache and media (temp files, ffmpeg children) are closed, and `run()`
-returns 0.
+returns 0. SIGHUP re-reads the configured bundle list and reloads the models whose bundle changed, without
+failing requests (service/model_service.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from service.grpc_api.server import build_grpc_server
 from service.http_api.app import create_app
 from service.http_api.ops_app import create_ops_app
 from service.settings import Settings
+from service.tracing import process_tracing
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class ServiceProcess:
         self.ops_port: int | None = None
         self.listening = asyncio.Event()
         self._stop = asyncio.Event()
+        self._syncs: set[asyncio.Task[object]] = set()
 
     def request_stop(self) -> None:
         """Begins a graceful shutdown; safe to call from a signal handler on the loop."""
@@ -65,6 +68,16 @@ class ServiceProcess:
             )
             self._watchdog.daemon = True
             self._watchdog.start()
+
+    def request_sync(self) -> None:
+        """SIGHUP: re-reads the configured bundle list and reloads what changed, in the background
+        (service/model_service.py); ignored while loading or draining."""
+        if not self.context.ready:
+            log.warning("SIGHUP ignored: the server is not ready")
+            return
+        task: asyncio.Task[object] = asyncio.create_task(self.context.model_service.sync(), name="sync")
+        self._syncs.add(task)
+        task.add_done_callback(self._syncs.discard)
 
     async def run(self, *, install_signals: bool = True) -> int:
         settings, ctx = self.settings, self.context
@@ -94,6 +107,7 @@ class ServiceProcess:
         if install_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop)
+            loop.add_signal_handler(signal.SIGHUP, self.request_sync)
         while not http.started and not http_task.done():
             await asyncio.sleep(0.01)
         if http.started:
@@ -124,6 +138,8 @@ class ServiceProcess:
 
         # Drain: flip readiness and health now, then let admitted requests finish.
         ctx.begin_drain()
+        for sync in list(self._syncs):
+            sync.cancel()
         await health.not_serving()
         if not loading.done():
             loading.cancel()
@@ -149,7 +165,7 @@ class ServiceProcess:
                 await ops_task
         stopping.cancel()
         if install_signals:
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
         return exit_code
 
@@ -170,4 +186,6 @@ def _ops_server(settings: Settings, app: FastAPI) -> _Uvicorn | None:
 
 
 def run(settings: Settings) -> int:
-    return asyncio.run(ServiceProcess(settings, hard_exit=True).run())
+    # Tracing is per process (OpenTelemetry has one provider per process): set up here, not per app.
+    with process_tracing(os.environ):
+        return asyncio.run(ServiceProcess(settings, hard_exit=True).run())

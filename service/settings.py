@@ -83,6 +83,10 @@ class Settings(BaseSettings):
 
     # Model.
     bundle: Path = DEMO_BUNDLE
+    # Several models in one process: "name=path,name=path", or one directory whose subdirectories (each
+    # holding a manifest.json) are bundles named after them. Empty: `bundle` alone, named by its manifest.
+    bundles: CsvList = ()
+    default_model: str | None = None  # what a request without `model` gets; unset: the first bundle
     engine: Literal["bundle", "dummy"] = "bundle"  # "dummy": numpy stand-in encoders, for front-door tests
     device: Literal["auto", "cpu"] = "auto"
     intra_op_threads: int = Field(default=0, ge=0)
@@ -153,6 +157,8 @@ class Settings(BaseSettings):
     egress_proxy: str | None = None
     ca_bundle: Path | None = None
     media_max_pixels: int = Field(default=4096 * 2304, gt=0)
+    # Largest image item (png, jpeg, webp) in bytes, uploaded or downloaded; its pixels obey media_max_pixels.
+    media_max_image_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_concurrent_decodes: int = Field(default=2, gt=0)
 
     # Auth: when any key is set, every embedding and model route needs one; health and metrics stay open.
@@ -186,6 +192,7 @@ class Settings(BaseSettings):
         "api_keys",
         "allowed_ports",
         "rate_limits",
+        "bundles",
         mode="before",
     )
     @classmethod
@@ -284,6 +291,7 @@ class Settings(BaseSettings):
             egress_proxy=self.egress_proxy,
             ca_bundle=self.ca_bundle,
             max_pixels=self.media_max_pixels,
+            max_image_bytes=self.media_max_image_bytes,
             max_concurrent_decodes=self.max_concurrent_decodes,
             codec_allowlist=self.codec_allowlist,
         )

@@ -26,6 +26,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "build-engine": ("training.commands.build_engine", "build a TensorRT engine for a bundle (needs a GPU)"),
     "convert": ("training.commands.convert", "convert an official VideoPrism .npz checkpoint"),
+    "ablation": ("training.commands.ablation", "the stage-2 ablation at one scale: table, levels, verdicts"),
+    "stage1-study": ("training.commands.stage1_study", "one short stage-1 recipe run + attribute matches"),
+    "diagnose-retrieval": (
+        "training.commands.diagnose_retrieval",
+        "why a video-text model misses held-out retrieval queries",
+    ),
+    "learnability": ("training.commands.learnability", "how fast labelled heads learn each synthetic factor"),
+    "temporal-check": ("training.commands.temporal_check", "temporal k-NN on a bundle's video embeddings"),
 }
 
 

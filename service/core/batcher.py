@@ -33,6 +33,7 @@ from service.core.metrics import CoreMetrics
 from service.core.settings import BatcherSettings
 from service.core.types import Deadline, Vector
 from service.errors import DeadlineExceededError, DrainingError, InternalError, OverloadedError, ServiceError
+from service.tracing import record_span, recording
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ class _Pending(Generic[ItemT]):
     # False once the caller stopped waiting (answered, expired or gone). Read by the worker thread to skip
     # an item of a batch that waited behind another; a stale read only means the item is computed anyway.
     wanted: bool = True
+    # For the trace: (monotonic time the batch was answered, seconds the engine ran, items in the batch).
+    ran: tuple[float, float, int] | None = None
 
 
 class DynamicBatcher(Generic[ItemT]):
@@ -139,6 +142,19 @@ class DynamicBatcher(Generic[ItemT]):
             pending.wanted = False
             timer.cancel()
             self._discard(pending)
+            if recording():
+                self._trace(pending)
+
+    def _trace(self, pending: _Pending[ItemT]) -> None:
+        """`queue_wait` and `inference` spans of one item, in its caller's trace: the batch ran on a
+        worker thread for several requests, so its interval is recorded after the fact."""
+        kind = {"batcher.kind": self.kind}
+        if pending.ran is None:  # expired, refused or cancelled before its batch ran
+            record_span("queue_wait", pending.enqueued_at, time.monotonic(), **kind)
+            return
+        answered, seconds, size = pending.ran
+        record_span("queue_wait", pending.enqueued_at, answered - seconds, **kind)
+        record_span("inference", answered - seconds, answered, **kind, **{"batch.size": size})
 
     def _expire(self, pending: _Pending[ItemT]) -> None:
         self._fail(
@@ -276,6 +292,9 @@ class DynamicBatcher(Generic[ItemT]):
         ran = [(p, o) for p, o in zip(batch, outputs, strict=True) if o is not None]
         if ran:
             self._metrics.batch_ran(self.kind, len(ran), sum(p.cost for p, _ in ran), seconds)
+            timing = (time.monotonic(), seconds, len(ran))
+            for pending, _ in ran:
+                pending.ran = timing
         for pending, output in zip(batch, outputs, strict=True):
             if output is None:
                 self._fail(

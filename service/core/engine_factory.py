@@ -7,12 +7,12 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from service.bundle.loader import Bundle
 from service.core.backends import DummyBackend, OnnxRuntimeBackend, SessionBackend
 from service.core.engines import TextEngine, VideoEngine
-from service.core.parallelism import Placement
+from service.core.parallelism import BIG_MODEL_CLIPS_PER_RUN, Placement
 from service.core.runtime_selection import CPU_EP, RuntimeEnvironment, select_runtime
 from service.core.settings import RuntimeSettings
+from videoprism_bundle.loader import Bundle
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,8 @@ def build_engines(
     *,
     big_model: bool = False,
 ) -> Engines:
-    """`big_model` (see service/core/parallelism.py): sessions without onnxruntime's CPU memory arena."""
+    """`big_model` (see service/core/parallelism.py): sessions without onnxruntime's CPU memory arena, and
+    on the CPU a video batch runs BIG_MODEL_CLIPS_PER_RUN clips at a time."""
     env = env or RuntimeEnvironment.detect(settings.device_id)
     manifest = bundle.manifest
     video_backend, video_reason = _backend(bundle, "video_encoder", settings, env, big_model)
@@ -93,6 +94,7 @@ def build_engines(
         image_size=manifest.video.image_size,
         value_range=manifest.video.value_range,
         reason=video_reason,
+        max_items_per_run=BIG_MODEL_CLIPS_PER_RUN if big_model and video_backend.provider == CPU_EP else 0,
     )
     text = None
     if manifest.text_encoder is not None and manifest.text is not None:

@@ -29,10 +29,16 @@ WARMUP_BUDGET_S = 20.0
 class Engine(ABC, Generic[ItemT]):
     kind: str
 
-    def __init__(self, backend: SessionBackend, embedding_dim: int, reason: str = "") -> None:
+    def __init__(
+        self, backend: SessionBackend, embedding_dim: int, reason: str = "", max_items_per_run: int = 0
+    ) -> None:
         self.backend = backend
         self.embedding_dim = embedding_dim
         self.reason = reason
+        # 0: a batch is one run. Otherwise a batch runs as consecutive runs of at most this many items:
+        # the encoder has no cross-item term, so outputs are the same, and the runtime's activation memory
+        # is sized by this many items instead of the batcher's largest batch.
+        self.max_items_per_run = max_items_per_run
         self.warmed_batch_sizes: tuple[int, ...] = ()
 
     @abstractmethod
@@ -59,23 +65,37 @@ class Engine(ABC, Generic[ItemT]):
             )
         return [np.array(row, dtype=np.float32) for row in output]
 
+    def run_size(self, batch_size: int) -> int:
+        """Items per runtime run for a batch of `batch_size` items."""
+        return min(batch_size, self.max_items_per_run) if self.max_items_per_run else batch_size
+
     def run_batch(self, items: Sequence[ItemT]) -> list[Vector]:
-        return self.postprocess(self.infer(self.preprocess(items)), len(items))
+        step = self.run_size(len(items))
+        if step >= len(items):
+            return self.postprocess(self.infer(self.preprocess(items)), len(items))
+        # Each chunk's float feeds are built just before its run, so only one chunk's input is held.
+        outputs = [self.infer(self.preprocess(items[i : i + step])) for i in range(0, len(items), step)]
+        return self.postprocess(np.concatenate(outputs), len(items))
 
     def warmup(self, batch_sizes: Sequence[int], budget_s: float = WARMUP_BUDGET_S) -> float:
         """Runs each batch size not yet warmed once, smallest first, so the first real request does not pay
         for kernel selection and allocation; returns the seconds spent. A size whose run, estimated from
         the previous one's seconds per item, would overrun `budget_s` is skipped: its first real batch pays
-        that cost instead of every start-up."""
+        that cost instead of every start-up. A size whose runs (see `max_items_per_run`) have the shape of
+        one already warmed is warm without running."""
         started = time.perf_counter()
         example = self.example_item()
         per_item = 0.0
+        run_shapes = {self.run_size(size) for size in self.warmed_batch_sizes}
         for size in sorted(set(batch_sizes) - set(self.warmed_batch_sizes)):
-            if per_item * size > budget_s - (time.perf_counter() - started):
-                continue
-            run_started = time.perf_counter()
-            self.run_batch([example] * size)
-            per_item = (time.perf_counter() - run_started) / size
+            run = self.run_size(size)
+            if run not in run_shapes:
+                if per_item * run > budget_s - (time.perf_counter() - started):
+                    continue
+                run_started = time.perf_counter()
+                self.run_batch([example] * run)
+                per_item = (time.perf_counter() - run_started) / run
+                run_shapes.add(run)
             self.warmed_batch_sizes = tuple(sorted({*self.warmed_batch_sizes, size}))
         return time.perf_counter() - started
 
@@ -100,8 +120,9 @@ class VideoEngine(Engine[npt.NDArray[np.uint8]]):
         image_size: int,
         value_range: tuple[float, float] = (0.0, 1.0),
         reason: str = "",
+        max_items_per_run: int = 0,
     ) -> None:
-        super().__init__(backend, embedding_dim, reason)
+        super().__init__(backend, embedding_dim, reason, max_items_per_run)
         self.shape = (num_frames, image_size, image_size, 3)
         self._low, self._high = value_range
 

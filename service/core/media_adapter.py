@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from service.core.media_port import ClipRequest, FetchedMediaLike, MediaPlanLike, SegmentLike
-from service.errors import InternalError, InvalidRequestError
-from service.media import FetchedMedia, MediaInfo, MediaIngestor, SamplingSpec, Segment
+from service.errors import InternalError, InvalidRequestError, UnsupportedMediaError
+from service.media import FetchedMedia, Frames, MediaInfo, MediaIngestor, SamplingSpec, Segment
+from service.media.image_decode import sniff_file
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,16 @@ class MediaIngestorAdapter:
             raise InvalidRequestError(
                 f"invalid clip window or segment interval: {exc.errors()[0]['msg']}"
             ) from exc
-        info = await self.ingestor.open_media(_own(media))
+        own = _own(media)
+        try:
+            info = await self.ingestor.open_media(own)
+        except UnsupportedMediaError as exc:
+            kind = sniff_file(own.path)
+            if kind is None:
+                raise
+            raise UnsupportedMediaError(
+                f"this is a {kind} image, not a video: send it as an `image` item"
+            ) from exc
         spans = self.ingestor.plan_segment_spans(info, spec)
         return IngestorPlan(info, spec, spans.spans, spans.available)
 
@@ -70,6 +80,14 @@ class MediaIngestorAdapter:
                 yield segment
         finally:
             await stream.aclose()
+
+    @property
+    def max_image_bytes(self) -> int:
+        return self.ingestor.settings.max_image_bytes
+
+    async def decode_image(self, media: FetchedMediaLike, image_size: int, resize_mode: str) -> Frames:
+        mode = "squash" if resize_mode == "squash" else "crop"
+        return await self.ingestor.decode_image(_own(media), image_size, mode)
 
     async def release(self, media: FetchedMediaLike) -> None:
         self.ingestor.release(_own(media))

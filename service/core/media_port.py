@@ -76,6 +76,17 @@ class MediaPort(Protocol):
         or cancelling its consumer kills the decoder at once. `deadline_s`: a `time.monotonic()` value."""
         ...
 
+    async def decode_image(
+        self, media: FetchedMediaLike, image_size: int, resize_mode: str
+    ) -> npt.NDArray[np.uint8]:
+        """A png, jpeg or webp image as one uint8 [S, S, 3] RGB frame, shaped like a video frame."""
+        ...
+
+    @property
+    def max_image_bytes(self) -> int:
+        """Largest image item accepted, uploaded or downloaded."""
+        ...
+
     async def release(self, media: FetchedMediaLike) -> None:
         """Frees temporary files once decoding is done."""
         ...

@@ -56,6 +56,12 @@ class ModelCost:
 BIG_MODEL_GFLOPS = 20.0
 BIG_MODEL_CORE_SECONDS = 0.2
 
+# A big model on the CPU runs a batch one clip at a time (service/core/engines.py, `max_items_per_run`).
+# Its operators already fill every core at one clip, so batching buys no throughput (`base`, 2 cores: 0.140
+# clips/s at batch 1, 0.132 at batch 8), while onnxruntime's activations grow ~0.4 GiB per clip: batch-8 runs
+# put the server at 3.7 GiB, one-clip runs keep it near the model's own size (issue 28).
+BIG_MODEL_CLIPS_PER_RUN = 1
+
 # Idle workers split the queue between them, so a large auto count would cut the load into tiny batches;
 # beyond this many runs, each run gets more threads instead.
 MAX_AUTO_WORKERS = 4

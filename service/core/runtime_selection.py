@@ -10,7 +10,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Literal
 
-from service.bundle.manifest import TensorRTEngineSpec
+from videoprism_bundle.manifest import TensorRTEngineSpec
 
 TRT_EP = "TensorrtExecutionProvider"
 CUDA_EP = "CUDAExecutionProvider"

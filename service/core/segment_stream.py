@@ -29,6 +29,8 @@ from service.core.media_port import SegmentLike
 from service.core.types import (
     Deadline,
     DecodedFrames,
+    ImageBytes,
+    ImageUrl,
     StreamedSegment,
     StreamedVideo,
     Vector,
@@ -37,7 +39,7 @@ from service.core.types import (
     VideoStreamItem,
 )
 from service.core.vectors import normalized_mean
-from service.core.video_inputs import CacheHit, VideoInputs, before
+from service.core.video_inputs import STILL_SPAN, CacheHit, VideoInputs, before
 from service.core.video_pipeline import decoded_clips, frames_sha256
 from service.errors import DeadlineExceededError, InvalidRequestError
 
@@ -86,6 +88,17 @@ class SegmentStreamer:
                 return
             source = _clip_source([_Clip(a, b, c) for (a, b), c in zip(spans, clips, strict=True)])
             async for out in self._embed(source, len(clips), key, sha, first_index, deadline):
+                yield out
+            return
+        if isinstance(item, ImageUrl | ImageBytes):
+            _, resolve_image = await self._inputs.image_flight(item, deadline)
+            image = await resolve_image()
+            if isinstance(image, CacheHit):
+                for out in _replay(image.record, image.sha256, first_index):
+                    yield out
+                return
+            still = _clip_source([_Clip(*STILL_SPAN, image.clip)])
+            async for out in self._embed(still, 1, image.key, image.sha256, first_index, deadline):
                 yield out
             return
         resolved = await self._inputs.resolve(item, sampling, deadline)

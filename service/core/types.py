@@ -49,7 +49,22 @@ class DecodedFrames:
     spans: tuple[tuple[float, float], ...] | None = None
 
 
-VideoItem = VideoUrl | VideoBytes | DecodedFrames
+@dataclass(frozen=True)
+class ImageUrl:
+    """A png, jpeg or webp image the server downloads; embedded as a static clip."""
+
+    url: str
+
+
+@dataclass(frozen=True)
+class ImageBytes:
+    """A png, jpeg or webp file; embedded as a static clip (the frame repeated to the bundle's frame count)."""
+
+    data: bytes
+
+
+ImageItem = ImageUrl | ImageBytes
+VideoItem = VideoUrl | VideoBytes | DecodedFrames | ImageUrl | ImageBytes
 
 
 @dataclass(frozen=True)

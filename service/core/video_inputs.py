@@ -1,23 +1,35 @@
 """The shared front half of both video paths (one answer, one stream): sampling key, content hash, cache
 lookup and fetch. Each tier is read once per request: the URL map, then the record under the content hash
-(read again after a download only when the hash turned out different from the mapped one)."""
+(read again after a download only when the hash turned out different from the mapped one).
+
+Image items take the same steps and are decoded here to a static clip: the one frame repeated to the
+bundle's frame count, which is what a video of that still frame would give."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
 
 from service.core.cache.codec import EmbeddingRecord
 from service.core.cache.embedding_cache import EmbeddingCache
 from service.core.cache.keys import SamplingKey, video_cache_key
 from service.core.media_port import ClipRequest, FetchedMediaLike, MediaPort
 from service.core.metrics import CoreMetrics
-from service.core.types import Deadline, VideoBytes, VideoOptions, VideoUrl
-from service.errors import DeadlineExceededError, InvalidRequestError
+from service.core.types import Deadline, ImageBytes, ImageItem, VideoBytes, VideoOptions, VideoUrl
+from service.errors import (
+    DeadlineExceededError,
+    DownloadTooLargeError,
+    InvalidRequestError,
+    PayloadTooLargeError,
+)
+from service.tracing import span
 
 T = TypeVar("T")
 
@@ -35,6 +47,20 @@ class ToDecode:
     media: FetchedMediaLike
     key: str
     sha256: str
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """An image not in the cache, decoded to its static clip uint8 [T, S, S, 3]."""
+
+    clip: npt.NDArray[np.uint8]
+    key: str
+    sha256: str
+
+
+# An image has no time axis: its one "segment" spans nothing.
+STILL_SPAN = (0.0, 0.0)
+ImageResolver = Callable[[], Awaitable[CacheHit | DecodedImage]]
 
 
 class VideoInputs:
@@ -140,8 +166,75 @@ class VideoInputs:
             raise
         return ToDecode(fetched, key, fetched.sha256)
 
+    def image_key(self, sha: str) -> str:
+        """Clip windows and segments do not apply to an image. The "image:" tag keeps its record apart from
+        a video file with the same bytes, which the video path would decode differently."""
+        still = self.sampling(VideoOptions())
+        return video_cache_key(self.prefix, f"image:{sha}", self._bundle_id, self._model_version, still)
 
-async def bytes_sha256(item: VideoBytes) -> str:
+    async def image_flight(self, item: ImageItem, deadline: Deadline | None) -> tuple[str, ImageResolver]:
+        """The single-flight key of `item` and the call that answers it from the cache or decodes it."""
+        if isinstance(item, ImageBytes):
+            limit = self.media.max_image_bytes
+            if len(item.data) > limit:
+                raise PayloadTooLargeError(
+                    f"the image is {len(item.data)} bytes; the limit is {limit} (VIDEOPRISM_MEDIA_MAX_IMAGE_BYTES)"
+                )
+            sha = await bytes_sha256(item)
+            key = self.image_key(sha)
+            return key, lambda: self._image_from_bytes(item, sha, key, deadline)
+        return f"{self.prefix}:image-url:{item.url}", lambda: self._image_from_url(item.url, deadline)
+
+    async def _image_from_bytes(
+        self, item: ImageBytes, sha: str, key: str, deadline: Deadline | None
+    ) -> CacheHit | DecodedImage:
+        if (hit := await self.cached(key)) is not None:
+            return CacheHit(hit, sha)
+        stored = await before(deadline, self.media.from_bytes(item.data))
+        return await self._decode_image(stored, key, sha, deadline)
+
+    async def _image_from_url(self, url: str, deadline: Deadline | None) -> CacheHit | DecodedImage:
+        media = self.media
+        known = await self._cache.content_hash_for_url(url) if self._cache is not None else None
+        if known is not None and (hit := await self.cached(self.image_key(known))) is not None:
+            return CacheHit(hit, known)
+        started = time.perf_counter()
+        fetched = await before(deadline, media.fetch_url(url))
+        self._metrics.fetch_finished(time.perf_counter() - started, fetched.size_bytes)
+        key = self.image_key(fetched.sha256)
+        try:
+            if fetched.size_bytes > media.max_image_bytes:
+                raise DownloadTooLargeError(
+                    f"the image is {fetched.size_bytes} bytes; the limit is {media.max_image_bytes} "
+                    "(VIDEOPRISM_MEDIA_MAX_IMAGE_BYTES)"
+                )
+            if self._cache is not None:
+                await self._cache.remember_url(url, fetched.sha256)
+            if fetched.sha256 != known and (hit := await self.cached(key)) is not None:
+                await media.release(fetched)
+                return CacheHit(hit, fetched.sha256)
+        except BaseException:
+            await media.release(fetched)
+            raise
+        return await self._decode_image(fetched, key, fetched.sha256, deadline)
+
+    async def _decode_image(
+        self, stored: FetchedMediaLike, key: str, sha: str, deadline: Deadline | None
+    ) -> DecodedImage:
+        """Decodes and releases `stored`."""
+        media = self.media
+        try:
+            started = time.perf_counter()
+            with span("decode", **{"image.bytes": stored.size_bytes}):
+                decoding = media.decode_image(stored, self._image_size, self._resize_mode)
+                frame = await before(deadline, decoding)
+            self._metrics.decode_finished(time.perf_counter() - started)
+        finally:
+            await media.release(stored)
+        return DecodedImage(np.repeat(frame[np.newaxis], self._num_frames, axis=0), key, sha)
+
+
+async def bytes_sha256(item: VideoBytes | ImageBytes) -> str:
     data = item.data
     return await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
 

@@ -21,6 +21,8 @@ from service.core.single_flight import SingleFlight
 from service.core.types import (
     Deadline,
     DecodedFrames,
+    ImageBytes,
+    ImageUrl,
     SegmentEmbedding,
     VideoBytes,
     VideoEmbeddingResult,
@@ -28,8 +30,17 @@ from service.core.types import (
     VideoOptions,
 )
 from service.core.vectors import normalized_mean
-from service.core.video_inputs import CacheHit, ToDecode, VideoInputs, before, bytes_sha256
+from service.core.video_inputs import (
+    STILL_SPAN,
+    CacheHit,
+    DecodedImage,
+    ToDecode,
+    VideoInputs,
+    before,
+    bytes_sha256,
+)
 from service.errors import InvalidRequestError, OverloadedError, ServiceError
+from service.tracing import span
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,9 @@ class VideoPipeline:
             return await self._flights.run(
                 key, lambda: self._compute_frames(key, sha, clips, spans, deadline)
             )
+        if isinstance(item, ImageUrl | ImageBytes):
+            key, resolve_image = await self._inputs.image_flight(item, deadline)
+            return await self._flights.run(key, lambda: self._compute(resolve_image, sampling, deadline))
         if isinstance(item, VideoBytes):
             sha = await bytes_sha256(item)
             key = self._inputs.key(sha, sampling)
@@ -94,13 +108,16 @@ class VideoPipeline:
 
     async def _compute(
         self,
-        resolve: Callable[[], Awaitable[CacheHit | ToDecode]],
+        resolve: Callable[[], Awaitable[CacheHit | ToDecode | DecodedImage]],
         sampling: SamplingKey,
         deadline: Deadline,
     ) -> VideoOutcome:
         resolved = await resolve()
         if isinstance(resolved, CacheHit):
             return self._capped_hit(resolved)
+        if isinstance(resolved, DecodedImage):
+            clip = [resolved.clip]
+            return await self._compute_frames(resolved.key, resolved.sha256, clip, [STILL_SPAN], deadline)
         return await self._compute_media(resolved, sampling, deadline)
 
     def _capped_hit(self, hit: CacheHit) -> VideoOutcome:
@@ -120,10 +137,12 @@ class VideoPipeline:
                 deadline, media.plan(todo.media, VideoInputs.clip_request(sampling), capped=True)
             )
             segments = media.segments(todo.media, plan, deadline_s=time.monotonic() + deadline.remaining())
-            try:
-                decoded = [segment async for segment in segments]
-            finally:
-                await segments.aclose()
+            with span("decode", **{"video.frames_per_segment": sampling.num_frames}) as decode_span:
+                try:
+                    decoded = [segment async for segment in segments]
+                finally:
+                    await segments.aclose()
+                decode_span.set_attribute("video.segments", len(decoded))
             self._metrics.decode_finished(time.perf_counter() - started)
         finally:
             await media.release(todo.media)

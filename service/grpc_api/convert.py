@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from service.core.types import (
     EncoderInfo,
+    ImageBytes,
+    ImageUrl,
     ModelInfo,
     StreamedSegment,
     TextEmbeddingResult,
@@ -31,7 +33,15 @@ def video_item(source: pb.VideoSource, info: Callable[[], ModelInfo], *, where: 
     if which == "frames":
         raw = source.frames
         return decoded_frames(raw.data, raw.shape, raw.dtype, info(), where=f"{where}.frames")
-    raise InvalidRequestError("a video needs a url, data or frames")
+    if which == "image":
+        image = source.image
+        kind = image.WhichOneof("source")
+        if kind == "url":
+            return ImageUrl(image.url)
+        if kind == "data":
+            return ImageBytes(image.data)
+        raise InvalidRequestError(f"{where}.image needs a url or data")
+    raise InvalidRequestError("a video needs a url, data, frames or image")
 
 
 def video_options(options: pb.VideoOptions) -> VideoOptions:

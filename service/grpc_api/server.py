@@ -14,6 +14,7 @@ from service.grpc_api.reflection import enable_reflection
 from service.grpc_api.servicer import EmbeddingServicer
 from service.grpc_api.timing import ServerTimingInterceptor
 from service.settings import Settings
+from service.tracing import grpc_server_interceptors
 
 SERVICE_NAME = embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"].full_name
 # "" is the whole server's status, which is what most load balancers probe.
@@ -60,9 +61,10 @@ def server_options(settings: Settings) -> list[tuple[str, int]]:
 
 
 def build_grpc_server(ctx: ServiceContext) -> tuple[grpc.aio.Server, HealthReporter]:
-    # The front door is outermost; the timing interceptor inside it adds to the trailers the door set.
+    # The tracing interceptor (when on) is outermost so the call's span is current in the front door; the
+    # timing interceptor inside the door adds to the trailers the door set.
     server = grpc.aio.server(
-        interceptors=[FrontDoorInterceptor(ctx), ServerTimingInterceptor()],
+        interceptors=[*grpc_server_interceptors(), FrontDoorInterceptor(ctx), ServerTimingInterceptor()],
         options=server_options(ctx.settings),
     )
     embedding_pb2_grpc.add_EmbeddingServiceServicer_to_server(EmbeddingServicer(ctx), server)

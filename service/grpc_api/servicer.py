@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 
 import grpc
 
 from service.app import ServiceContext
-from service.core.types import Deadline, ModelInfo, VideoBytes
+from service.core import InferenceCore
+from service.core.types import Deadline, VideoBytes
 from service.errors import DrainingError, InvalidRequestError, PayloadTooLargeError, ServiceError
 from service.grpc_api import convert
 from service.grpc_api.gen import embedding_pb2 as pb
@@ -28,22 +30,23 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
 
-    def _model_info(self) -> ModelInfo:
-        return self._ctx.core.model_info()
-
     async def EmbedVideo(
         self, request: pb.EmbedVideoRequest, context: grpc.aio.ServicerContext
     ) -> pb.EmbedVideoResponse:
-        items = [
-            convert.video_item(v, self._model_info, where=f"videos[{i}]")
-            for i, v in enumerate(request.videos)
-        ]
-        options = convert.video_options(request.options)
-        results = await self._ctx.embed_videos(items, options, api="grpc", timeout_s=_client_timeout(context))
-        info = self._ctx.core.model_info()
+        with self._ctx.lease(request.model) as model:
+            core = model.core
+            items = [
+                convert.video_item(v, core.model_info, where=f"videos[{i}]")
+                for i, v in enumerate(request.videos)
+            ]
+            options = convert.video_options(request.options)
+            results = await self._ctx.embed_videos(
+                items, options, api="grpc", timeout_s=_client_timeout(context), core=core
+            )
+            info = core.model_info()
         segmented = options.segment_interval_s is not None
         data = [convert.video_embedding(i, r, with_segments=segmented) for i, r in enumerate(results)]
-        return pb.EmbedVideoResponse(model=info.model_name, dim=info.embedding_dim, data=data)
+        return pb.EmbedVideoResponse(model=model.name, dim=info.embedding_dim, data=data)
 
     async def EmbedVideoSegments(
         self, request: pb.EmbedVideoRequest, context: grpc.aio.ServicerContext
@@ -53,31 +56,50 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
         # generator, and closing the core's stream kills that call's ffmpeg and removes its files.
         if len(request.videos) != 1:
             raise InvalidRequestError("EmbedVideoSegments takes exactly one video")
-        item = convert.video_item(request.videos[0], self._model_info, where="videos[0]")
-        options = convert.video_options(request.options)
-        info = self._model_info()
-        timeout = _client_timeout(context)
-        stream = self._ctx.core.embed_video_segments(
-            item, options, deadline=Deadline.after(timeout) if timeout is not None else None, api="grpc"
-        )
-        async with contextlib.aclosing(stream):
-            async for out in stream:
-                yield convert.streamed(out, info)
+        with self._ctx.lease(request.model) as model:
+            core = model.core
+            item = convert.video_item(request.videos[0], core.model_info, where="videos[0]")
+            options = convert.video_options(request.options)
+            info = dataclasses.replace(core.model_info(), model_name=model.name)
+            timeout = _client_timeout(context)
+            stream = core.embed_video_segments(
+                item, options, deadline=Deadline.after(timeout) if timeout is not None else None, api="grpc"
+            )
+            async with contextlib.aclosing(stream):
+                async for out in stream:
+                    yield convert.streamed(out, info)
 
     async def EmbedText(
         self, request: pb.EmbedTextRequest, context: grpc.aio.ServicerContext
     ) -> pb.EmbedTextResponse:
-        results = await self._ctx.embed_texts(
-            list(request.texts), api="grpc", timeout_s=_client_timeout(context)
-        )
-        info = self._ctx.core.model_info()
+        with self._ctx.lease(request.model) as model:
+            results = await self._ctx.embed_texts(
+                list(request.texts), api="grpc", timeout_s=_client_timeout(context), core=model.core
+            )
+            info = model.core.model_info()
         data = [convert.text_embedding(i, r) for i, r in enumerate(results)]
-        return pb.EmbedTextResponse(model=info.model_name, dim=info.embedding_dim, data=data)
+        return pb.EmbedTextResponse(model=model.name, dim=info.embedding_dim, data=data)
 
     async def GetModelInfo(
         self, request: pb.GetModelInfoRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetModelInfoResponse:
-        return convert.model_info(self._ctx.core.model_info())
+        with self._ctx.lease(request.model) as model:
+            out = convert.model_info(model.core.model_info())
+        out.name = model.name
+        out.is_default = model.name == self._ctx.models.default_name
+        for served in self._ctx.models.served():
+            info = served.core.model_info()
+            out.models.append(
+                pb.ServedModel(
+                    name=served.name,
+                    model_name=info.model_name,
+                    bundle_id=info.bundle_id,
+                    embedding_dim=info.embedding_dim,
+                    num_frames=info.num_frames,
+                    is_default=served.default,
+                )
+            )
+        return out
 
     async def UploadVideo(
         self, request_iterator: AsyncIterator[pb.UploadVideoRequest], context: grpc.aio.ServicerContext
@@ -105,12 +127,13 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
         options = convert.video_options(header.options)
         data = b"".join(chunks)
         chunks.clear()
-        (result,) = await self._ctx.embed_videos(
-            [VideoBytes(data)], options, api="grpc", timeout_s=_client_timeout(context)
-        )
-        info = self._ctx.core.model_info()
+        with self._ctx.lease(header.model) as model:
+            (result,) = await self._ctx.embed_videos(
+                [VideoBytes(data)], options, api="grpc", timeout_s=_client_timeout(context), core=model.core
+            )
+            info = model.core.model_info()
         embedding = convert.video_embedding(0, result, with_segments=options.segment_interval_s is not None)
-        return pb.UploadVideoResponse(model=info.model_name, dim=info.embedding_dim, result=embedding)
+        return pb.UploadVideoResponse(model=model.name, dim=info.embedding_dim, result=embedding)
 
     async def StreamEmbed(
         self, request_iterator: AsyncIterator[pb.StreamEmbedRequest], context: grpc.aio.ServicerContext
@@ -160,31 +183,45 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
         try:
             if self._ctx.draining:
                 raise DrainingError("server is shutting down")
-            kind = request.WhichOneof("input")
-            if kind == "video":
-                options = convert.video_options(request.options)
-                (video,) = await self._ctx.embed_videos(
-                    [convert.video_item(request.video, self._model_info)],
-                    options,
-                    api="grpc_stream",
-                    timeout_s=timeout,
-                )
-                item = convert.video_embedding(0, video, with_segments=options.segment_interval_s is not None)
-                out.embedding.extend(item.embedding)
-                out.segments.extend(item.segments)
-                out.cached = item.cached
-                if item.HasField("error"):
-                    out.error.CopyFrom(item.error)
-            elif kind == "text":
-                (text,) = await self._ctx.embed_texts([request.text], api="grpc_stream", timeout_s=timeout)
-                item_t = convert.text_embedding(0, text)
-                out.embedding.extend(item_t.embedding)
-                out.cached = item_t.cached
-                if item_t.HasField("error"):
-                    out.error.CopyFrom(item_t.error)
-            else:
-                raise InvalidRequestError("each stream item needs a video or a text")
+            with self._ctx.lease(request.model) as model:
+                return await self._stream_one(request, model.core, timeout, out)
         except ServiceError as error:
             # One bad item must not end the stream: its error travels in its own result.
             out.error.CopyFrom(pb.ItemError(code=error.code, message=error.message))
+        return out
+
+    async def _stream_one(
+        self,
+        request: pb.StreamEmbedRequest,
+        core: InferenceCore,
+        timeout: float | None,
+        out: pb.StreamEmbedResponse,
+    ) -> pb.StreamEmbedResponse:
+        kind = request.WhichOneof("input")
+        if kind == "video":
+            options = convert.video_options(request.options)
+            (video,) = await self._ctx.embed_videos(
+                [convert.video_item(request.video, core.model_info)],
+                options,
+                api="grpc_stream",
+                timeout_s=timeout,
+                core=core,
+            )
+            item = convert.video_embedding(0, video, with_segments=options.segment_interval_s is not None)
+            out.embedding.extend(item.embedding)
+            out.segments.extend(item.segments)
+            out.cached = item.cached
+            if item.HasField("error"):
+                out.error.CopyFrom(item.error)
+        elif kind == "text":
+            (text,) = await self._ctx.embed_texts(
+                [request.text], api="grpc_stream", timeout_s=timeout, core=core
+            )
+            item_t = convert.text_embedding(0, text)
+            out.embedding.extend(item_t.embedding)
+            out.cached = item_t.cached
+            if item_t.HasField("error"):
+                out.error.CopyFrom(item_t.error)
+        else:
+            raise InvalidRequestError("each stream item needs a video or a text")
         return out

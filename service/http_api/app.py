@@ -10,9 +10,9 @@ from fastapi import FastAPI
 
 from service import __version__
 from service.app import ServiceContext
-from service.http_api import routes_jobs, routes_ops, routes_text, routes_video
+from service.http_api import routes_admin, routes_jobs, routes_ops, routes_text, routes_video
 from service.http_api.errors import install_error_handlers
-from service.http_api.middleware import FrontDoorMiddleware
+from service.http_api.middleware import FrontDoorMiddleware, untraced
 from service.settings import Settings
 
 TITLE = "VideoPrism embedding service"
@@ -43,11 +43,16 @@ def create_app(settings: Settings | None = None, *, context: ServiceContext | No
         docs_url=None if separate_ops else "/docs",
         redoc_url=None if separate_ops else "/redoc",
         openapi_url=None if separate_ops else "/openapi.json",
+        # FastAPI's own OpenTelemetry span (W3C traceparent in, one server span per request) switches on
+        # only when the process installed a tracer provider (service/tracing.py). Its per-request
+        # dependency/endpoint/serialization spans are off: they tripled the spans of a text request and
+        # the pipeline's own spans already hang under the request span.
+        telemetry={"exclude": untraced, "operation_spans": False},
     )
     app.state.context = ctx
     install_error_handlers(app)
     app.add_middleware(FrontDoorMiddleware, context=lambda: ctx)
-    for module in (routes_ops, routes_video, routes_text, routes_jobs):
+    for module in (routes_ops, routes_video, routes_text, routes_jobs, routes_admin):
         app.include_router(module.router)
     if not separate_ops:
         app.include_router(routes_ops.metrics_router)

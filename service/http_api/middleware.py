@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
+from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -39,6 +40,11 @@ _KIND_OF_PATH = {
 }
 # Multipart framing (boundaries, part headers, form fields) on top of the file bytes themselves.
 _MULTIPART_OVERHEAD = 1024 * 1024
+
+
+def untraced(scope: MutableMapping[str, Any]) -> bool:
+    """Probes, metrics scrapes and the API description get no trace: they would bury the requests."""
+    return scope.get("path") in HEALTH_PATHS or scope.get("path") in OPS_PATHS
 
 
 class BodyTooLarge(HTTPException):

@@ -20,7 +20,13 @@ from service.http_api.app import DESCRIPTION, TITLE
 
 
 def create_ops_app(context: ServiceContext, api: FastAPI) -> FastAPI:
-    app = FastAPI(title=f"{TITLE} (operations)", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title=f"{TITLE} (operations)",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        telemetry={"tracing": False},  # scrapes and probes are not worth a trace
+    )
     app.state.context = context
     app.include_router(routes_ops.router)
     app.include_router(routes_ops.metrics_router)

@@ -54,8 +54,10 @@ def _out(state: JobState, encoding: str = "float") -> JobOut:
 )
 async def create_job(body: CreateJobRequest, ctx: ContextDep) -> JobOut:
     video = body.video
-    if video.frames is not None:
-        raise InvalidRequestError("jobs take a video `url` or `data`, not pre-decoded frames")
+    if video.frames is not None or video.image is not None:
+        raise InvalidRequestError(
+            "jobs take a video `url` or `data`, not pre-decoded frames or an image (POST /v1/embed/video)"
+        )
     data = None
     if video.data is not None:
         try:

@@ -7,11 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from service.core.model_registry import ServedModel
 from service.core.types import EncoderInfo
 from service.errors import DrainingError, NotReadyError
-from service.http_api.deps import ContextDep, CoreDep, documented_auth
+from service.http_api.deps import ContextDep, documented_auth
 from service.http_api.errors import error_response
-from service.http_api.schemas import EncoderInfoOut, ErrorResponse, ModelCard, ModelsResponse, StatusResponse
+from service.http_api.schemas import ErrorResponse, StatusResponse
+from service.http_api.schemas_models import EncoderInfoOut, ModelCard, ModelsResponse
 
 router = APIRouter()
 # Served by the main listener only while no operations port is configured, else by the ops listener.
@@ -84,18 +86,12 @@ def _encoder(info: EncoderInfo) -> EncoderInfoOut:
     )
 
 
-@router.get(
-    "/v1/models",
-    response_model=ModelsResponse,
-    tags=["models"],
-    summary="The served bundle: dimensions, frames, and which runtime runs each encoder and why.",
-    dependencies=[Depends(documented_auth)],
-    responses={503: _NOT_READY_EXAMPLE},
-)
-async def list_models(core: CoreDep) -> ModelsResponse:
-    info = core.model_info()
-    card = ModelCard(
-        id=info.model_name,
+def model_card(served: ServedModel) -> ModelCard:
+    info = served.core.model_info()
+    return ModelCard(
+        id=served.name,
+        model_name=info.model_name,
+        default=served.default,
         version=info.model_version,
         bundle_id=info.bundle_id,
         dim=info.embedding_dim,
@@ -106,4 +102,17 @@ async def list_models(core: CoreDep) -> ModelsResponse:
         video=_encoder(info.video),
         text=_encoder(info.text) if info.text is not None else None,
     )
-    return ModelsResponse(data=[card])
+
+
+@router.get(
+    "/v1/models",
+    response_model=ModelsResponse,
+    tags=["models"],
+    summary="The served models: name, dimensions, frames, bundle id, which one is the default, and which "
+    "runtime runs each encoder and why.",
+    dependencies=[Depends(documented_auth)],
+    responses={503: _NOT_READY_EXAMPLE},
+)
+async def list_models(ctx: ContextDep) -> ModelsResponse:
+    _ = ctx.core  # not_ready while loading, draining once stopped
+    return ModelsResponse(data=[model_card(served) for served in ctx.models.served()])

@@ -7,8 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from service.core import InferenceCore
 from service.errors import InvalidRequestError, ModelNotFoundError
-from service.http_api.deps import ContextDep, CoreDep, documented_auth, encode_vector
+from service.http_api.deps import ContextDep, documented_auth, encode_vector
 from service.http_api.openai_errors import OpenAIParamError, OpenAIRoute
 from service.http_api.routes_ops import list_models
 from service.http_api.schemas import (
@@ -16,10 +17,9 @@ from service.http_api.schemas import (
     EmbedTextRequest,
     EmbedTextResponse,
     ErrorBody,
-    ModelCard,
-    ModelsResponse,
     TextEmbeddingOut,
 )
+from service.http_api.schemas_models import ModelCard, ModelsResponse
 from service.http_api.schemas_openai import (
     OpenAIEmbedding,
     OpenAIEmbeddingsRequest,
@@ -49,8 +49,9 @@ OPENAI_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=ERROR_RESPONSES,
 )
 async def embed_text(body: EmbedTextRequest, ctx: ContextDep) -> EmbedTextResponse:
-    results = await ctx.embed_texts(body.texts, api="http")
-    info = ctx.core.model_info()
+    with ctx.lease(body.model) as model:
+        results = await ctx.embed_texts(body.texts, api="http", core=model.core)
+        info = model.core.model_info()
     data = []
     for index, result in enumerate(results):
         if result.error is not None or result.embedding is None:
@@ -70,7 +71,7 @@ async def embed_text(body: EmbedTextRequest, ctx: ContextDep) -> EmbedTextRespon
                     cached=result.cached,
                 )
             )
-    return EmbedTextResponse(model=info.model_name, dim=info.embedding_dim, data=data)
+    return EmbedTextResponse(model=model.name, dim=info.embedding_dim, data=data)
 
 
 @openai_router.post(
@@ -81,13 +82,25 @@ async def embed_text(body: EmbedTextRequest, ctx: ContextDep) -> EmbedTextRespon
     responses=OPENAI_ERROR_RESPONSES,
 )
 async def openai_embeddings(body: OpenAIEmbeddingsRequest, ctx: ContextDep) -> OpenAIEmbeddingsResponse:
-    info = ctx.core.model_info()
+    # With one model served any name selects it: OpenAI clients send their own model names.
+    try:
+        lease = ctx.lease(body.model, any_name_if_one=True)
+    except ModelNotFoundError as error:
+        raise OpenAIParamError(error, "model") from None
+    with lease as model:
+        return await _openai_embeddings(body, ctx, model.name, model.core)
+
+
+async def _openai_embeddings(
+    body: OpenAIEmbeddingsRequest, ctx: ContextDep, name: str, core: InferenceCore
+) -> OpenAIEmbeddingsResponse:
+    info = core.model_info()
     if body.dimensions is not None and body.dimensions != info.embedding_dim:
         raise OpenAIParamError(
             InvalidRequestError(f"this model only produces {info.embedding_dim} dimensions"), "dimensions"
         )
-    texts = _input_texts(body.input, ctx)
-    results = await ctx.embed_texts(texts, api="openai")
+    texts = _input_texts(body.input, core)
+    results = await ctx.embed_texts(texts, api="openai", core=core)
     data = []
     tokens = 0
     for index, result in enumerate(results):
@@ -100,11 +113,11 @@ async def openai_embeddings(body: OpenAIEmbeddingsRequest, ctx: ContextDep) -> O
             OpenAIEmbedding(index=index, embedding=encode_vector(result.embedding, body.encoding_format))
         )
     return OpenAIEmbeddingsResponse(
-        model=info.model_name, data=data, usage=OpenAIUsage(prompt_tokens=tokens, total_tokens=tokens)
+        model=name, data=data, usage=OpenAIUsage(prompt_tokens=tokens, total_tokens=tokens)
     )
 
 
-def _input_texts(value: str | list[str] | list[int] | list[list[int]], ctx: ContextDep) -> list[str]:
+def _input_texts(value: str | list[str] | list[int] | list[list[int]], core: InferenceCore) -> list[str]:
     """Texts of every input shape OpenAI accepts; token ids become the text they spell in this vocabulary."""
     if isinstance(value, str):
         return [value]
@@ -124,7 +137,7 @@ def _input_texts(value: str | list[str] | list[int] | list[list[int]], ctx: Cont
     if texts:
         return texts
     try:
-        return ctx.core.decode_token_ids([flat] if flat else rows)
+        return core.decode_token_ids([flat] if flat else rows)
     except InvalidRequestError as error:
         raise OpenAIParamError(error, "input") from None
 
@@ -140,8 +153,8 @@ def _input_texts(value: str | list[str] | list[int] | list[list[int]], ctx: Cont
         404: {"model": OpenAIErrorResponse, "description": "model_not_found"},
     },
 )
-async def retrieve_model(model_id: str, core: CoreDep) -> ModelCard:
-    served = await list_models(core)
+async def retrieve_model(model_id: str, ctx: ContextDep) -> ModelCard:
+    served = await list_models(ctx)
     for card in served.data:
         if card.id == model_id:
             return card

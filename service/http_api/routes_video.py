@@ -9,7 +9,16 @@ from typing import Annotated
 import pybase64
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 
-from service.core.types import VideoBytes, VideoEmbeddingResult, VideoItem, VideoOptions, VideoUrl
+from service.core.model_registry import Lease
+from service.core.types import (
+    ImageBytes,
+    ImageUrl,
+    VideoBytes,
+    VideoEmbeddingResult,
+    VideoItem,
+    VideoOptions,
+    VideoUrl,
+)
 from service.errors import InvalidRequestError, PayloadTooLargeError
 from service.http_api.deps import ContextDep, documented_auth, encode_vector
 from service.http_api.disconnect import unless_disconnected
@@ -21,6 +30,7 @@ from service.http_api.schemas import (
     SegmentOut,
     VideoEmbeddingOut,
 )
+from service.media.image_decode import sniff_image
 from service.raw_frames import decoded_frames
 
 router = APIRouter(tags=["video"], dependencies=[Depends(documented_auth)])
@@ -67,22 +77,36 @@ def _b64(text: str, where: str) -> bytes:
 
 
 async def _embed(
-    request: Request, ctx: ContextDep, items: list[VideoItem], options: VideoOptions, encoding: str
+    request: Request,
+    ctx: ContextDep,
+    model: Lease,
+    items: list[VideoItem],
+    options: VideoOptions,
+    encoding: str,
 ) -> EmbedVideoResponse:
-    results = await unless_disconnected(request, ctx.embed_videos(items, options, api="http"))
-    info = ctx.core.model_info()
+    results = await unless_disconnected(
+        request, ctx.embed_videos(items, options, api="http", core=model.core)
+    )
+    info = model.core.model_info()
     with_segments = options.segment_interval_s is not None
-    return to_response(info.model_name, info.embedding_dim, results, encoding, with_segments=with_segments)
+    return to_response(model.name, info.embedding_dim, results, encoding, with_segments=with_segments)
 
 
 @router.post(
     "/v1/embed/video",
     response_model=EmbedVideoResponse,
     response_model_exclude_none=True,
-    summary="Embed videos given by URL, base64 bytes or pre-decoded frames.",
+    summary="Embed videos given by URL, base64 bytes or pre-decoded frames, and images as static clips.",
     responses=ERROR_RESPONSES,
 )
 async def embed_video(body: EmbedVideoRequest, ctx: ContextDep, request: Request) -> EmbedVideoResponse:
+    with ctx.lease(body.model) as model:
+        return await _embed_json(body, ctx, request, model)
+
+
+async def _embed_json(
+    body: EmbedVideoRequest, ctx: ContextDep, request: Request, model: Lease
+) -> EmbedVideoResponse:
     items: list[VideoItem] = []
     for index, video in enumerate(body.videos):
         if video.url is not None:
@@ -91,7 +115,13 @@ async def embed_video(body: EmbedVideoRequest, ctx: ContextDep, request: Request
             raw = video.frames
             where = f"videos[{index}].frames"
             pixels = _b64(raw.data, f"{where}.data")
-            items.append(decoded_frames(pixels, raw.shape, raw.dtype, ctx.core.model_info(), where=where))
+            items.append(decoded_frames(pixels, raw.shape, raw.dtype, model.core.model_info(), where=where))
+        elif video.image is not None:
+            image = video.image
+            if image.url is not None:
+                items.append(ImageUrl(image.url))
+            else:
+                items.append(ImageBytes(_b64(image.data or "", f"videos[{index}].image.data")))
         else:
             items.append(VideoBytes(_b64(video.data or "", f"videos[{index}].data")))
     options = VideoOptions(
@@ -99,26 +129,30 @@ async def embed_video(body: EmbedVideoRequest, ctx: ContextDep, request: Request
         end_s=body.clip.end if body.clip else None,
         segment_interval_s=body.segments.interval_seconds if body.segments else None,
     )
-    return await _embed(request, ctx, items, options, body.encoding)
+    return await _embed(request, ctx, model, items, options, body.encoding)
 
 
 @router.post(
     "/v1/embed/video/upload",
     response_model=EmbedVideoResponse,
     response_model_exclude_none=True,
-    summary="Embed uploaded video files (multipart/form-data, field `files`, repeatable).",
+    summary="Embed uploaded video or image files (multipart/form-data, field `files`, repeatable).",
     responses=ERROR_RESPONSES,
 )
 async def upload_video(
     ctx: ContextDep,
     request: Request,
-    files: Annotated[list[UploadFile], File(description="One or more video files.")],
+    files: Annotated[
+        list[UploadFile],
+        File(description="One or more video files; png, jpeg and webp images are embedded as static clips."),
+    ],
     clip_start: Annotated[float | None, Form(ge=0, description="Clip start, seconds.")] = None,
     clip_end: Annotated[float | None, Form(gt=0, description="Clip end, seconds.")] = None,
     segment_interval_seconds: Annotated[
         float | None, Form(gt=0, description="Segment length, seconds.")
     ] = None,
     encoding: Annotated[str, Form(pattern="^(float|base64)$", description="float or base64.")] = "float",
+    model: Annotated[str | None, Form(description="Served model to use; unset: the default.")] = None,
 ) -> EmbedVideoResponse:
     if clip_start is not None and clip_end is not None and clip_end <= clip_start:
         raise InvalidRequestError("clip_end must be greater than clip_start")
@@ -131,6 +165,8 @@ async def upload_video(
             raise PayloadTooLargeError(
                 f"an uploaded file is larger than {ctx.settings.max_upload_bytes} bytes"
             )
-        items.append(VideoBytes(data))
+        # A part has no room to say "image": png, jpeg and webp files are told apart by their signature.
+        items.append(ImageBytes(data) if sniff_image(data) is not None else VideoBytes(data))
     options = VideoOptions(start_s=clip_start, end_s=clip_end, segment_interval_s=segment_interval_seconds)
-    return await _embed(request, ctx, items, options, encoding)
+    with ctx.lease(model) as leased:
+        return await _embed(request, ctx, leased, items, options, encoding)

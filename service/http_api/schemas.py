@@ -51,8 +51,27 @@ class RawFramesInput(BaseModel):
     dtype: str = Field(default="uint8", description="Element type; only `uint8`.")
 
 
+class ImageInput(BaseModel):
+    """A png, jpeg or webp image, embedded as a static clip: its one frame, resized like a video frame,
+    repeated to the model's frame count. `clip` and `segments` do not apply (one segment spanning 0 s)."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str | None = Field(
+        default=None,
+        description="http(s) URL the server downloads (same fetcher and URL policy as videos).",
+        examples=["https://example.com/cat.jpg"],
+    )
+    data: str | None = Field(default=None, description="The image file, base64-encoded.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ImageInput:
+        if (self.url is None) == (self.data is None):
+            raise ValueError("an image needs exactly one of 'url' and 'data'")
+        return self
+
+
 class VideoInput(BaseModel):
-    """Exactly one of `url`, `data` and `frames`."""
+    """Exactly one of `url`, `data`, `frames` and `image`."""
 
     model_config = ConfigDict(extra="forbid")
     url: str | None = Field(
@@ -64,11 +83,16 @@ class VideoInput(BaseModel):
     frames: RawFramesInput | None = Field(
         default=None, description="Pre-decoded frames; not decoded again, `clip` and `segments` do not apply."
     )
+    image: ImageInput | None = Field(
+        default=None,
+        description="A still image (png, jpeg, webp) embedded as a static clip; `clip` and `segments` do not apply.",
+        examples=[{"url": "https://example.com/cat.jpg"}],
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> VideoInput:
-        if sum(v is not None for v in (self.url, self.data, self.frames)) != 1:
-            raise ValueError("give exactly one of 'url', 'data' and 'frames'")
+        if sum(v is not None for v in (self.url, self.data, self.frames, self.image)) != 1:
+            raise ValueError("give exactly one of 'url', 'data', 'frames' and 'image'")
         return self
 
 
@@ -100,6 +124,12 @@ class EmbedVideoRequest(BaseModel):
                     "clip": {"start": 10, "end": 70},
                     "segments": {"interval_seconds": 8},
                 },
+                {
+                    "videos": [
+                        {"image": {"url": "https://example.com/cat.jpg"}},
+                        {"image": {"data": "iVBORw0KGgo..."}},
+                    ]
+                },
             ]
         },
     )
@@ -109,6 +139,9 @@ class EmbedVideoRequest(BaseModel):
     clip: ClipWindow | None = Field(default=None, description="Only embed this window of each video.")
     segments: SegmentsSpec | None = Field(default=None, description="Also embed fixed-length segments.")
     encoding: Encoding = Field(default="float", description="How vectors are written in the response.")
+    model: str | None = Field(
+        default=None, description="Served model to use (an `id` of `GET /v1/models`); unset: the default."
+    )
 
 
 class SegmentOut(BaseModel):
@@ -169,6 +202,9 @@ class EmbedTextRequest(BaseModel):
         description="Texts to embed. Longer than the model's token limit: the first tokens are kept (head truncation).",
     )
     encoding: Encoding = "float"
+    model: str | None = Field(
+        default=None, description="Served model to use (an `id` of `GET /v1/models`); unset: the default."
+    )
 
 
 class TextEmbeddingOut(BaseModel):
@@ -193,63 +229,6 @@ class EmbedTextResponse(BaseModel):
     model: str
     dim: int
     data: list[TextEmbeddingOut]
-
-
-class EncoderInfoOut(BaseModel):
-    runtime: str = Field(description="tensorrt, onnxruntime or dummy.")
-    provider: str
-    reason: str = Field(description="Why this runtime was chosen.")
-    warmed_batch_sizes: list[int]
-
-
-class ModelCard(BaseModel):
-    id: str
-    object: Literal["model"] = "model"
-    owned_by: str = "videoprism-service"
-    version: str
-    bundle_id: str
-    dim: int
-    num_frames: int
-    image_size: int
-    resize_mode: str
-    text_max_length: int | None
-    video: EncoderInfoOut
-    text: EncoderInfoOut | None
-
-
-class ModelsResponse(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "object": "list",
-                    "data": [
-                        {
-                            "id": "videoprism-demo",
-                            "object": "model",
-                            "owned_by": "videoprism-service",
-                            "version": "demo-1",
-                            "bundle_id": "3f2a...",
-                            "dim": 16,
-                            "num_frames": 4,
-                            "image_size": 16,
-                            "resize_mode": "crop",
-                            "text_max_length": 16,
-                            "video": {
-                                "runtime": "onnxruntime",
-                                "provider": "CPUExecutionProvider",
-                                "reason": "no GPU",
-                                "warmed_batch_sizes": [1, 2],
-                            },
-                            "text": None,
-                        }
-                    ],
-                }
-            ]
-        }
-    )
-    object: Literal["list"] = "list"
-    data: list[ModelCard]
 
 
 class StatusResponse(BaseModel):

@@ -12,7 +12,7 @@ _EMB: list[Any] = [0.0123, -0.0456, 0.0789]  # the examples' vector
 
 
 class OpenAIEmbeddingsRequest(BaseModel):
-    """The OpenAI embeddings request; `model` is accepted whatever its value and the served model answers."""
+    """The OpenAI embeddings request; `model` selects a served model (any name while only one is served)."""
 
     model_config = ConfigDict(
         extra="ignore",
@@ -28,7 +28,10 @@ class OpenAIEmbeddingsRequest(BaseModel):
             "read in the served bundle's SentencePiece vocabulary (ids outside it are `invalid_request`)."
         )
     )
-    model: str = Field(default="", description="Informational; the served model is used.")
+    model: str = Field(
+        default="",
+        description="Served model to use (an `id` of `GET /v1/models`); with one model served any name selects it.",
+    )
     encoding_format: Encoding = "float"
     dimensions: int | None = Field(default=None, description="Must equal the model's dimension if given.")
     user: str | None = None

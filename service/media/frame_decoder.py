@@ -1,41 +1,57 @@
 """Decode chosen frames of a local file to RGB uint8 [K, S, S, 3] in one ffmpeg subprocess.
 
-`decode_command` builds the ffmpeg invocation (shared with the streaming decoder in `frame_stream.py`, so
-both give the same pixels); `decode_frames` runs it to completion for short clips.
+`decode_command` builds the ffmpeg invocation as an ffmpeg-python graph compiled to the argv that the
+sandboxed runner executes (shared with the streaming decoder in `frame_stream.py`, so both give the same
+pixels); `decode_frames` runs it to completion for short clips.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import ffmpeg
 import numpy as np
 
 from service.errors import DecodeFailedError
-from service.media.ffmpeg_args import input_args
+from service.media.ffmpeg_args import FfmpegCommand, compile_command, open_input, raw_frames_output
 from service.media.models import Frames, MediaInfo
 from service.media.process_groups import ChildTracker
 from service.media.process_runner import OutputOverflowError, ProcessLimits, run_limited
-from service.media.select_expr import INLINE_LIMIT_CHARS, select_expression
+from service.media.select_expr import select_expression
 from service.media.settings import MediaSettings
 from service.media.strategy import DecodePlan, keyframe_before
 
 _SCALE_FLAGS = "lanczos+accurate_rnd+full_chroma_int+full_chroma_inp"
 
+_Step = tuple[str, tuple[str, ...], dict[str, str]]  # filter name, positional args, named args
 
-def shape_filter(size: int, resize_mode: str) -> str:
-    """Filter chain from a decoded (already auto-rotated) frame to size x size RGB.
+
+def _shape_steps(size: int, resize_mode: str) -> list[_Step]:
+    """The filters from a decoded (already auto-rotated) frame to size x size RGB.
 
     "crop" takes the centred square of side min(w, h) first and then scales it, which equals shorter-side
     resize + centre crop but never builds a huge intermediate for extreme aspect ratios.
     """
-    resize = f"scale={size}:{size}:flags={_SCALE_FLAGS}"
-    if resize_mode == "crop":
-        return f"crop='min(iw,ih)':'min(iw,ih)',{resize},format=rgb24"
-    return f"{resize},format=rgb24"
+    resize: _Step = ("scale", (str(size), str(size)), {"flags": _SCALE_FLAGS})
+    crop: _Step = ("crop", ("min(iw,ih)", "min(iw,ih)"), {})
+    return [*([crop] if resize_mode == "crop" else []), resize, ("format", ("rgb24",), {})]
+
+
+def shape_stream(stream: Any, size: int, resize_mode: str) -> Any:
+    """`stream` (an ffmpeg-python stream) through the shaping filters of `shape_filter`."""
+    for name, args, kwargs in _shape_steps(size, resize_mode):
+        stream = stream.filter(name, *args, **kwargs)
+    return stream
+
+
+def shape_filter(size: int, resize_mode: str) -> str:
+    """The shaping chain as a `-vf` string, for callers that write their own argv (same filters)."""
+    parts = []
+    for name, args, kwargs in _shape_steps(size, resize_mode):
+        values = [f"'{a}'" if "," in a else a for a in args] + [f"{k}={v}" for k, v in kwargs.items()]
+        parts.append(f"{name}={':'.join(values)}")
+    return ",".join(parts)
 
 
 def _seek_point(info: MediaInfo, index: int) -> float:
@@ -45,82 +61,35 @@ def _seek_point(info: MediaInfo, index: int) -> float:
     return info.seconds(pts[index]) - min(info.seconds(max(gap, 1)) / 2, 0.001)
 
 
-@dataclass(frozen=True)
-class DecodeCommand:
-    """An ffmpeg argv and the filter script file it reads, if any (the caller deletes it afterwards)."""
-
-    argv: list[str]
-    script: Path | None
-
-    def remove_script(self) -> None:
-        if self.script is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.script.unlink()
-
-
-def _one_pass_command(
-    ffmpeg: Path,
-    path: Path,
-    info: MediaInfo,
-    unique: list[int],
-    size: int,
-    mode: str,
-    settings: MediaSettings,
-    scratch_dir: Path | None,
-) -> DecodeCommand:
+def _one_pass_output(
+    path: Path, info: MediaInfo, unique: list[int], size: int, mode: str, settings: MediaSettings
+) -> Any:
     first = unique[0]
     seek = keyframe_before(info, first) > 0
     offset = first if seek else 0
-    graph = f"select='{select_expression([i - offset for i in unique])}',{shape_filter(size, mode)}"
-    script: Path | None = None
-    if len(graph) > INLINE_LIMIT_CHARS:
-        fd, name = tempfile.mkstemp(prefix="select-", suffix=".txt", dir=scratch_dir)
-        script = Path(name)
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(graph)
-        # ffmpeg opens the script through its protocol layer: "file:" keeps a colon in the path harmless.
-        filter_args = ["-filter_script:v", f"file:{script}"]
-    else:
-        filter_args = ["-vf", graph]
-    argv = [
-        str(ffmpeg),
-        *input_args(path, settings, seek_s=_seek_point(info, first) if seek else None),
-        "-map", "0:V:0",
-        *filter_args,
-        "-fps_mode", "passthrough",
-        "-frames:v", str(len(unique)),
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
-    ]  # fmt: skip
-    return DecodeCommand(argv, script)
+    video = open_input(path, settings, seek_s=_seek_point(info, first) if seek else None)["V:0"]
+    selected = video.filter("select", select_expression([i - offset for i in unique]))
+    return raw_frames_output(shape_stream(selected, size, mode), len(unique))
 
 
-def _seek_argv(
-    ffmpeg: Path,
-    path: Path,
-    info: MediaInfo,
-    unique: list[int],
-    size: int,
-    mode: str,
-    settings: MediaSettings,
-) -> list[str]:
-    inputs: list[str] = []
-    chains: list[str] = []
-    for k, index in enumerate(unique):
-        inputs += input_args(path, settings, seek_s=_seek_point(info, index), threads=1)
-        chains.append(f"[{k}:V:0]trim=end_frame=1,{shape_filter(size, mode)}[f{k}]")
-    labels = "".join(f"[f{k}]" for k in range(len(unique)))
-    graph = ";".join([*chains, f"{labels}concat=n={len(unique)}:v=1:a=0[out]"])
-    return [
-        str(ffmpeg), *inputs,
-        "-filter_complex", graph, "-map", "[out]",
-        "-fps_mode", "passthrough",
-        "-frames:v", str(len(unique)),
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
-    ]  # fmt: skip
+def _seek_output(
+    path: Path, info: MediaInfo, unique: list[int], size: int, mode: str, settings: MediaSettings
+) -> Any:
+    # One input per frame, each seeked just before it and cut to its first decoded frame.
+    frames = [
+        shape_stream(
+            open_input(path, settings, seek_s=_seek_point(info, index), threads=1)["V:0"].trim(end_frame=1),
+            size,
+            mode,
+        )
+        for index in unique
+    ]
+    joined = frames[0] if len(frames) == 1 else ffmpeg.concat(*frames, v=1, a=0)
+    return raw_frames_output(joined, len(unique))
 
 
 def decode_command(
-    ffmpeg: Path,
+    ffmpeg_binary: Path,
     path: Path,
     info: MediaInfo,
     unique: list[int],
@@ -129,14 +98,17 @@ def decode_command(
     plan: DecodePlan,
     settings: MediaSettings,
     scratch_dir: Path | None = None,
-) -> DecodeCommand:
+) -> FfmpegCommand:
     """The ffmpeg run that writes the frames at the sorted, distinct indices `unique` as rgb24 to stdout.
 
-    A long frame list goes to a filter script file in `scratch_dir` (None: the system temp directory).
+    A long filter graph goes to a script file in `scratch_dir` (None: the system temp directory).
     """
-    if plan.strategy == "seek":
-        return DecodeCommand(_seek_argv(ffmpeg, path, info, unique, size, resize_mode, settings), None)
-    return _one_pass_command(ffmpeg, path, info, unique, size, resize_mode, settings, scratch_dir)
+    # ffmpeg-python merges identical inputs into one node: two frames sharing a seek point need one pass.
+    if plan.strategy == "seek" and len({f"{_seek_point(info, i):.6f}" for i in unique}) == len(unique):
+        output = _seek_output(path, info, unique, size, resize_mode, settings)
+    else:
+        output = _one_pass_output(path, info, unique, size, resize_mode, settings)
+    return compile_command(ffmpeg_binary, output, scratch_dir)
 
 
 def decode_frames(

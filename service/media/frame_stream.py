@@ -101,7 +101,9 @@ async def _raw_frames(job: StreamJob, wanted: list[int]) -> AsyncGenerator[Frame
                 if timeout <= 0:
                     raise DeadlineExceededError("the decode ran past the request deadline")
             try:
-                chunk = await asyncio.wait_for(proc.stdout.readexactly(frame_bytes), timeout)
+                # A timeout scope, not wait_for: no extra task per frame on the event loop.
+                async with asyncio.timeout(timeout):
+                    chunk = await proc.stdout.readexactly(frame_bytes)
             except asyncio.IncompleteReadError:
                 return  # the stream ended early (truncated file); the caller pads
             except TimeoutError as exc:

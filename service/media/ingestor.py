@@ -23,14 +23,16 @@ from service.media.async_runner import run_limited_async
 from service.media.fetcher import UrlFetcher
 from service.media.ffmpeg_binary import find_ffmpeg
 from service.media.frame_stream import StreamJob, stream_windows
+from service.media.image_decode import decode_image
 from service.media.models import FetchedMedia, Frames, MediaInfo, Segment
 from service.media.probe import interpret_probe, probe_command, too_many_frames
 from service.media.process_groups import ChildTracker
-from service.media.process_runner import OutputOverflowError
+from service.media.process_runner import OutputOverflowError, ProcessLimits, ProcessResult
 from service.media.resolver import Resolver, SystemResolver
 from service.media.sampling import SegmentSpans, WindowPlan, plan_clip, plan_segment_spans, plan_windows
 from service.media.settings import MediaSettings, SamplingSpec
 from service.media.spool import SpoolDir
+from service.tracing import span
 
 
 class MediaIngestor:
@@ -90,12 +92,15 @@ class MediaIngestor:
     async def fetch_url(self, url: str) -> FetchedMedia:
         """Download `url` under the SSRF policy. Raises the url_*/fetch/download_* ServiceErrors."""
         dest = self._new_path()
-        try:
-            got = await self._fetcher.download(url, dest)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                dest.unlink()
-            raise
+        # The URL itself stays out of the trace: signed URLs carry credentials in their query.
+        with span("fetch", **{"url.scheme": url.partition(":")[0]}) as fetch_span:
+            try:
+                got = await self._fetcher.download(url, dest)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    dest.unlink()
+                raise
+            fetch_span.set_attribute("media.bytes", got.size_bytes)
         return FetchedMedia(path=dest, sha256=got.sha256, size_bytes=got.size_bytes, source=url, owned=True)
 
     async def from_bytes(self, data: bytes) -> FetchedMedia:
@@ -148,13 +153,23 @@ class MediaIngestor:
         Raises unsupported_media, no_video_stream, media_too_long, resolution_too_large, decode_failed.
         """
         argv, limits = probe_command(media.path, self.settings, find_ffmpeg(self.settings))
-        async with self._decodes:
-            try:
-                result = await run_limited_async(argv, limits, self._children)
-            except OutputOverflowError as exc:
-                raise too_many_frames(self.settings) from exc
-        # Parsing a long video's packet list takes a while: off the event loop.
-        return await asyncio.to_thread(interpret_probe, result, self.settings)
+        with span("probe", **{"media.bytes": media.size_bytes}) as probe_span:
+            async with self._decodes:
+                try:
+                    result = await run_limited_async(argv, limits, self._children)
+                except OutputOverflowError as exc:
+                    raise too_many_frames(self.settings) from exc
+            # Parsing a long video's packet list takes a while: off the event loop.
+            info = await asyncio.to_thread(interpret_probe, result, self.settings)
+            probe_span.set_attributes(
+                {
+                    "video.codec": info.codec,
+                    "video.width": info.width,
+                    "video.height": info.height,
+                    "video.frames": info.num_frames,
+                }
+            )
+        return info
 
     async def probe(self, media: FetchedMedia) -> MediaInfo:
         """Same as `open_media` (kept for existing callers)."""
@@ -238,3 +253,15 @@ class MediaIngestor:
         windows = self._stream(media, info, plan_windows(info, spec, spans), spec, deadline)
         async with contextlib.aclosing(windows):
             return [segment async for segment in windows]
+
+    async def decode_image(self, media: FetchedMedia, size: int, resize_mode: str) -> Frames:
+        """One png/jpeg/webp image as uint8 [size, size, 3] RGB, shaped like a video frame.
+
+        Raises unsupported_media, resolution_too_large, decode_failed (see `image_decode.py`).
+        """
+        ffmpeg = find_ffmpeg(self.settings)
+        return await decode_image(self._run_permitted, ffmpeg, media.path, self.settings, size, resize_mode)
+
+    async def _run_permitted(self, argv: list[str], limits: ProcessLimits) -> ProcessResult:
+        async with self._decodes:
+            return await run_limited_async(argv, limits, self._children)

@@ -17,7 +17,7 @@ from service.errors import (
     ResolutionTooLargeError,
     UnsupportedMediaError,
 )
-from service.media.ffmpeg_args import input_args
+from service.media.ffmpeg_args import compile_command, open_input
 from service.media.models import MediaInfo
 from service.media.process_runner import OutputOverflowError, ProcessLimits, ProcessResult, run_limited
 from service.media.settings import MediaSettings
@@ -31,17 +31,8 @@ _HEADER = re.compile(r"^#(\w+) 0: (.*)$")
 
 def probe_command(path: Path, settings: MediaSettings, ffmpeg: Path) -> tuple[list[str], ProcessLimits]:
     """The demux-only ffmpeg run and its limits; `interpret_probe` reads its result."""
-    argv = [
-        str(ffmpeg),
-        *input_args(path, settings),
-        "-map",
-        "0:V:0",
-        "-c",
-        "copy",
-        "-f",
-        "framecrc",
-        "-",
-    ]
+    packets = open_input(path, settings)["V:0"].output("-", c="copy", format="framecrc")
+    argv = compile_command(ffmpeg, packets).argv
     limits = ProcessLimits(
         timeout_s=settings.probe_timeout_s,
         memory_bytes=settings.memory_limit_bytes,

@@ -10,10 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-# Above this many characters the expression goes to a filter script file: Linux caps one argv string at
-# 128 KiB, and a long command line is also visible to every user in /proc.
-INLINE_LIMIT_CHARS = 8192
-
 
 def frame_runs(indices: Sequence[int]) -> list[tuple[int, int]]:
     """Sorted, distinct `indices` as inclusive runs [(a, b), ...] of consecutive numbers."""

@@ -24,6 +24,7 @@ class MediaSettings(_Frozen):
     max_pixels: int = Field(default=4096 * 2304, gt=0)  # width * height of the coded frame
     max_frames: int = Field(default=500_000, gt=0)  # packets in the video stream
     max_url_length: int = Field(default=2048, gt=0)
+    max_image_bytes: int = Field(default=20 * 1024 * 1024, gt=0)  # one png/jpeg/webp image item
 
     # Fetch timeouts (seconds). `total` covers every redirect hop and the whole body.
     connect_timeout_s: float = Field(default=5.0, gt=0)

@@ -1,6 +1,5 @@
-"""Text input for the text encoder: VideoPrism canonicalization and SentencePiece tokenization."""
+"""Text input for the text encoder, with the service's error codes (see `service.text.tokenizer`)."""
 
-from service.text.canonicalize import canonicalize_text
-from service.text.tokenizer import TextTokenizer, TokenBatch
+from service.text.tokenizer import TextTokenizer
 
-__all__ = ["TextTokenizer", "TokenBatch", "canonicalize_text"]
+__all__ = ["TextTokenizer"]

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from service.bundle.loader import BundleError, load_bundle
 from tests.core.bundle_factory import build_tiny_bundle
+from videoprism_bundle.errors import BundleError
+from videoprism_bundle.loader import load_bundle
 
 
 @pytest.fixture(scope="module")

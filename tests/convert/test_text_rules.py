@@ -1,4 +1,4 @@
-"""The service's text path (`service/text`) follows the official rules (official.md §3) with a tokenizer
+"""The bundle text path (`videoprism_bundle`) follows the official rules (official.md §3) with a tokenizer
 file of the kind the converter copies into a checkpoint: canonicalization examples produced by the official
 code, no BOS/EOS, head truncation to 64, right padding with id 0 and paddings 1.0."""
 
@@ -12,8 +12,8 @@ import pytest
 
 from tests.convert.fixtures import ENV_VAR, parity_a
 from tests.convert.test_converter import _spm
-
-text = pytest.importorskip("service.text", reason="service/text (the service tokenizer) is not available")
+from videoprism_bundle.canonicalize import canonicalize_text
+from videoprism_bundle.tokenizer import TextTokenizer
 
 
 def test_canonicalization_matches_the_official_examples() -> None:
@@ -23,7 +23,7 @@ def test_canonicalization_matches_the_official_examples() -> None:
     examples = json.loads((fixture / "text_canonicalization.json").read_text())
     assert examples, "the fixture lists no examples"
     for raw, canonical in examples.items():
-        assert text.canonicalize_text(raw) == canonical, raw
+        assert canonicalize_text(raw) == canonical, raw
 
 
 def test_token_batches_follow_the_official_padding_rules(tmp_path: Path) -> None:
@@ -31,16 +31,16 @@ def test_token_batches_follow_the_official_padding_rules(tmp_path: Path) -> None
 
     model_file = _spm(tmp_path / "tok.model", 32)
     processor = spm.SentencePieceProcessor(model_file=str(model_file))
-    tokenizer = text.TextTokenizer(model_file, max_length=64)
+    tokenizer = TextTokenizer(model_file, max_length=64)
     long_text = " ".join(["a video of the dog"] * 30)
     texts = ["A video of playing DRUMS!", "", long_text]
     batch = tokenizer.encode_batch(texts)
     assert batch.ids.shape == batch.paddings.shape == (3, 64)
     for row, raw in enumerate(texts):
-        want = processor.EncodeAsIds(text.canonicalize_text(raw))[:64]  # no BOS/EOS, head truncation
+        want = processor.EncodeAsIds(canonicalize_text(raw))[:64]  # no BOS/EOS, head truncation
         n = len(want)
         assert batch.ids[row, :n].tolist() == want
         assert (batch.ids[row, n:] == 0).all()
         np.testing.assert_array_equal(batch.paddings[row], (np.arange(64) >= n).astype(np.float32))
-    assert len(processor.EncodeAsIds(text.canonicalize_text(long_text))) > 64  # truncation really happened
+    assert len(processor.EncodeAsIds(canonicalize_text(long_text))) > 64  # truncation really happened
     assert batch.paddings[1].sum() == 64 - len(processor.EncodeAsIds("."))  # "" canonicalizes to "."

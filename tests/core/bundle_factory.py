@@ -15,7 +15,7 @@ import onnx
 import sentencepiece as spm
 from onnx import TensorProto, helper, numpy_helper
 
-from service.bundle.manifest import MANIFEST_NAME, SCHEMA_VERSION
+from videoprism_bundle.manifest import MANIFEST_NAME, SCHEMA_VERSION
 
 OPSET = 18
 # onnx writes its newest IR version by default, which older onnxruntime builds refuse to load.

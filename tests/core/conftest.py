@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from service.bundle.loader import Bundle, load_bundle
 from tests.core.bundle_factory import TinyBundleSpec, build_tiny_bundle
+from videoprism_bundle.loader import Bundle, load_bundle
 
 
 @pytest.fixture(scope="session")

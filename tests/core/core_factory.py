@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from service.bundle.loader import Bundle
 from service.core import BatcherSettings, CoreSettings, InferenceCore, RuntimeSettings
 from service.core.cache.embedding_cache import EmbeddingCache
 from service.core.media_port import MediaPort
 from service.core.metrics import CoreMetrics, PrometheusMetrics
+from videoprism_bundle.loader import Bundle
 
 FAST_SETTINGS = CoreSettings(
     video_batcher=BatcherSettings(max_batch_size=4, max_queue_delay_ms=2, max_queue_size=64),

@@ -9,11 +9,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from service.bundle.loader import Bundle
 from service.core.backends import OnnxRuntimeBackend
 from service.core.engines import TextEngine, TokenRow, VideoEngine
 from service.core.runtime_selection import CPU_EP
 from service.core.types import Vector
+from videoprism_bundle.loader import Bundle
 
 
 class RecordingVideoEngine(VideoEngine):

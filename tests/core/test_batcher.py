@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from service.bundle.loader import Bundle
 from service.core.batcher import DynamicBatcher
 from service.core.metrics import NullMetrics
 from service.core.settings import BatcherSettings
@@ -22,6 +21,7 @@ from service.errors import (
     OverloadedError,
 )
 from tests.core.instrumented_engines import RecordingTextEngine, RecordingVideoEngine
+from videoprism_bundle.loader import Bundle
 
 
 @pytest.fixture

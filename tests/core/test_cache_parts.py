@@ -5,7 +5,6 @@ import asyncio
 import numpy as np
 import pytest
 
-from service.bundle.loader import Bundle
 from service.core.cache.circuit_breaker import CircuitBreaker
 from service.core.cache.codec import EmbeddingRecord, RecordRejected
 from service.core.cache.keys import (
@@ -16,6 +15,7 @@ from service.core.cache.keys import (
     video_cache_key,
 )
 from service.core.cache.memory_backend import MemoryLruBackend
+from videoprism_bundle.loader import Bundle
 
 BUNDLE = "0123456789abcdef"
 

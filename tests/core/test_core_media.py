@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from service.bundle.loader import Bundle
 from service.core import DecodedFrames, InferenceCore, PrometheusMetrics, VideoBytes, VideoOptions, VideoUrl
 from service.core.cache.embedding_cache import EmbeddingCache
 from service.core.cache.memory_backend import MemoryLruBackend
 from service.core.media_adapter import MediaIngestorAdapter
 from service.media import MediaIngestor, MediaSettings
 from tests.core.core_factory import started_core
+from videoprism_bundle.loader import Bundle
 
 
 @pytest.fixture(scope="module")

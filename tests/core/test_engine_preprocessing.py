@@ -6,11 +6,11 @@ import hashlib
 
 import numpy as np
 
-from service.bundle.loader import Bundle
 from service.core.backends import OnnxRuntimeBackend
 from service.core.engines import VideoEngine
 from service.core.runtime_selection import CPU_EP
 from service.core.video_pipeline import frames_sha256
+from videoprism_bundle.loader import Bundle
 
 
 def _engine(bundle: Bundle, value_range: tuple[float, float]) -> VideoEngine:

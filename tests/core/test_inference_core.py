@@ -8,7 +8,6 @@ import onnxruntime as ort
 import pytest
 from prometheus_client import generate_latest
 
-from service.bundle.loader import Bundle
 from service.core import (
     BatcherSettings,
     CoreSettings,
@@ -25,6 +24,7 @@ from service.errors import DeadlineExceededError, DrainingError, InvalidRequestE
 from service.text import TextTokenizer
 from tests.core.core_factory import FAST_SETTINGS, started_core
 from tests.core.instrumented_engines import RecordingTextEngine, RecordingVideoEngine
+from videoprism_bundle.loader import Bundle
 
 
 def _clip(bundle: Bundle, seed: int) -> np.ndarray:
@@ -199,7 +199,7 @@ async def test_metrics_are_reported_through_the_hooks(tiny_bundle: Bundle) -> No
 
 def test_a_backend_that_is_not_thread_safe_gets_one_worker(tiny_bundle: Bundle) -> None:
     from service.core.engine_factory import build_dummy_engines
-    from service.core.inference_core import _usable
+    from service.core.running import _usable
     from service.core.settings import BatcherSettings
 
     engine = build_dummy_engines(tiny_bundle).video

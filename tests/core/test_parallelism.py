@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from service.bundle.loader import Bundle
 from service.core import BatcherSettings, CoreSettings, InferenceCore, RuntimeSettings
 from service.core.engine_factory import predict_placement
 from service.core.parallelism import (
@@ -17,6 +16,7 @@ from service.core.parallelism import (
 )
 from service.core.runtime_selection import CPU_EP, CUDA_EP, RuntimeEnvironment
 from service.settings import Settings
+from videoprism_bundle.loader import Bundle
 
 AUTO = CoreSettings(
     video_batcher=BatcherSettings(workers=0, max_batches_in_flight=0),

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import redis.asyncio as aioredis
 
-from service.bundle.loader import Bundle
 from service.core import InferenceCore, PrometheusMetrics
 from service.core.cache.circuit_breaker import CircuitBreaker
 from service.core.cache.codec import EmbeddingRecord
@@ -21,6 +20,7 @@ from service.core.cache.embedding_cache import EmbeddingCache
 from service.core.cache.redis_backend import RedisBackend
 from tests.core.core_factory import started_core
 from tests.core.redis_server import RedisServer
+from videoprism_bundle.loader import Bundle
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.bundle.manifest import TensorRTEngineSpec
 from service.core.runtime_selection import CPU_EP, CUDA_EP, TRT_EP, RuntimeEnvironment, select_runtime
+from videoprism_bundle.manifest import TensorRTEngineSpec
 
 
 def _engine(source: str = "video_encoder", trt: str = "10.3.0", cc: str = "8.9") -> TensorRTEngineSpec:

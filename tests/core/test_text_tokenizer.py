@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.bundle.loader import Bundle
-from service.text import TextTokenizer, canonicalize_text
+from service.text import TextTokenizer
+from videoprism_bundle.canonicalize import canonicalize_text
+from videoprism_bundle.loader import Bundle
 
 
 @pytest.mark.parametrize(

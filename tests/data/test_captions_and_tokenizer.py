@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 import sentencepiece as spm
 
-from service.text import TextTokenizer, canonicalize_text
 from training.data.synthetic import SyntheticConfig, SyntheticVideoText
 from training.data.synthetic.vocabulary import COLOUR_WORDS, MOTION_PHRASES, SHAPE_WORDS
 from training.data.tokenizer_training import TokenizerTrainingConfig, synthetic_captions, train_tokenizer
+from videoprism_bundle.canonicalize import canonicalize_text
+from videoprism_bundle.tokenizer import TextTokenizer
 
 
 def _mentions(text: str, phrase: str) -> bool:

@@ -11,13 +11,16 @@ import numpy as np
 import pytest
 
 from service.media import SamplingSpec, decode_clip_sync
+from service.media.blocking_decoder import BlockingFrameDecoder
 from tests.data.media_files import make_image, make_video
 from training.data.manifest import ManifestError, read_manifest
+from training.data.media_decode import MediaReader
 from training.data.mixing import AlternatingBatches, WeightedSource
 from training.data.real_sources import DecodeOptions, ShardSource, sources_from_manifest
 from training.data.shards import iter_shard
 
 SPEC = SamplingSpec(num_frames=4, image_size=32)
+OPTIONS = DecodeOptions(MediaReader(BlockingFrameDecoder(SPEC)))
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +78,7 @@ def test_manifest_sources_decode_like_the_service(tmp_path: Path, media: dict[st
             {"video": str(media["blue_png"]), "caption": "a blue picture", "source": "images"},
         ],
     )
-    sources = sources_from_manifest(read_manifest(manifest), DecodeOptions(SPEC))
+    sources = sources_from_manifest(read_manifest(manifest), OPTIONS)
     assert [(s.name, s.weight) for s in sources] == [("hq", 3.0), ("images", 1.0)]
     video = next(sources[0].stream.examples(0, 1))
     assert video.frames.shape == (4, 32, 32, 3) and video.frames.dtype == np.uint8
@@ -97,10 +100,10 @@ def test_undecodable_rows_are_skipped_and_a_source_with_none_raises(
             [{"video": str(broken), "caption": "broken"}, {"video": str(media["red"]), "caption": "red"}],
         )
     )
-    (source,) = sources_from_manifest(rows, DecodeOptions(SPEC))
+    (source,) = sources_from_manifest(rows, OPTIONS)
     stream = source.stream.examples(0, 1)
     assert {next(stream).caption for _ in range(3)} == {"red"}
-    (only_broken,) = sources_from_manifest(rows[:1], DecodeOptions(SPEC))
+    (only_broken,) = sources_from_manifest(rows[:1], OPTIONS)
     with pytest.raises(RuntimeError, match="could be decoded"):
         next(only_broken.stream.examples(0, 1))
 
@@ -133,7 +136,7 @@ def test_tar_shards_pair_media_with_txt_or_json_captions(tmp_path: Path, media: 
         ("clips/b", ".mp4", "a green clip"),
         ("clips/c", ".jpg", "a yellow picture"),
     ]
-    source = ShardSource("web", (shard,), DecodeOptions(SPEC))
+    source = ShardSource("web", (shard,), OPTIONS)
     examples = [next(it) for it in [source.examples(0, 1)] for _ in range(3)]
     by_caption = {e.caption: e.frames for e in examples}
     assert np.array_equal(by_caption["a red clip"], decode_clip_sync(media["red"], SPEC))
@@ -155,7 +158,7 @@ def test_real_and_image_sources_alternate_in_batches(tmp_path: Path, media: dict
             ],
         )
     )
-    sources = sources_from_manifest(rows, DecodeOptions(SPEC), weights={"videos": 2.0, "images": 1.0})
+    sources = sources_from_manifest(rows, OPTIONS, weights={"videos": 2.0, "images": 1.0})
     weighted = [WeightedSource(s.name, s.weight, s.stream) for s in sources]
     batches = list(AlternatingBatches(weighted, batch_size=2, num_batches=3))
     assert [b.source for b in batches] == ["videos", "images", "videos"]

@@ -9,10 +9,10 @@ import pytest
 import sentencepiece as spm
 import torch
 
-from service.bundle.loader import load_bundle
 from training.export.make_demo_bundle import DEFAULT_OUT, DEMO_NAME, PLACEHOLDER_SOURCE, SEED, main
 from training.export.parity import FP32_TOLERANCE, check_bundle_parity
 from training.model import build_model, presets
+from videoprism_bundle.loader import load_bundle
 
 MAX_BYTES = 30 * 1024 * 1024
 

@@ -27,7 +27,7 @@ def test_exported_and_derived_bundles_are_readable_by_everyone(
 
 
 def test_the_manifest_carries_the_video_encoders_flops(tiny_export: ExportedTiny) -> None:
-    from service.bundle.loader import load_bundle
+    from videoprism_bundle.loader import load_bundle
 
     gflops = load_bundle(tiny_export.bundle).manifest.video_gflops_per_clip
     assert gflops is not None and 0 < gflops < 20  # the tiny model is "small" for the parallelism choice

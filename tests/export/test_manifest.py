@@ -8,10 +8,10 @@ from pathlib import Path
 
 import onnx
 
-from service.bundle.loader import load_bundle
-from service.bundle.manifest import MANIFEST_NAME, SCHEMA_VERSION, BundleManifest
 from tests.export.conftest import ExportedTiny
 from training.checkpoint import WEIGHTS_NAME
+from videoprism_bundle.loader import load_bundle
+from videoprism_bundle.manifest import MANIFEST_NAME, SCHEMA_VERSION, BundleManifest
 
 
 def test_manifest_validates_and_hashes_every_file(tiny_export: ExportedTiny) -> None:

@@ -91,9 +91,9 @@ def test_video_encoder_tokens_match_official(bundles: dict[str, Path]) -> None:
 
 def test_lvt_converted_without_tokenizer_exports_a_video_only_bundle(tmp_path: Path) -> None:
     """Official LvT checkpoints come without their (unavailable) tokenizer: convert, export, serve video."""
-    from service.bundle.loader import load_bundle
     from training.convert import convert_official
     from training.export.bundle import export_bundle
+    from videoprism_bundle.loader import load_bundle
 
     checkpoint = tmp_path / "ckpt"
     convert_official(FIXTURE / "params_lvt.npz", checkpoint, preset=None, overrides={}, tokenizer=None)

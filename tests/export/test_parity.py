@@ -11,10 +11,10 @@ import torch
 
 from tests.export.conftest import ExportedTiny
 from training.export.bundle import BundleExportOptions, export_model_bundle
-from training.export.graphs import EMBEDDINGS, TOKENS
 from training.export.inference_modules import prepare_for_export
 from training.export.parity import FP32_TOLERANCE, check_bundle_parity, cpu_session, random_text_batch
 from training.model import VideoEncoder, VideoEncoderConfig, VideoTextModel, build_model, presets
+from videoprism_bundle.tensor_names import EMBEDDINGS, TOKENS
 
 
 def test_fp32_bundle_matches_pytorch_at_batch_1_3_8(tiny_export: ExportedTiny) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.bundle.loader import load_bundle
 from tests.export.conftest import ExportedTiny
 from training.export.bundle_retrieval import embed_with_bundle, main, text_to_video_recall
 from training.export.derive import derive_bundle
+from videoprism_bundle.loader import load_bundle
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from service.bundle.loader import load_bundle
-from service.bundle.manifest import OnnxModelSpec, TensorRTEngineSpec, TensorSpec
 from tests.export.conftest import ExportedTiny
 from training.cli import main as cli_main
 from training.export.manifest_io import read_manifest
@@ -20,6 +18,8 @@ from training.export.tensorrt_engine import (
     profile_shapes,
     record_engines,
 )
+from videoprism_bundle.loader import load_bundle
+from videoprism_bundle.manifest import OnnxModelSpec, TensorRTEngineSpec, TensorSpec
 
 
 def test_profile_shapes_come_from_the_manifest(tiny_export: ExportedTiny) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from training.cli import main
 from training.configs import ablation
-from training.eval.ablation import run_ablation
 from training.eval.results_table import ablation_table
+from training.runs.ablation import run_ablation
 
 
 def test_ablation_smoke_runs_every_listed_variant_and_resumes(tmp_path: Path) -> None:
@@ -26,6 +27,10 @@ def test_ablation_smoke_runs_every_listed_variant_and_resumes(tmp_path: Path) ->
     stored = json.loads((tmp_path / "results.json").read_text())
     assert stored == results
     assert run_ablation({0: ablation.smoke(0)}, tmp_path) == results  # finished models are not redone
+    command = ["ablation", "--scale", "smoke", "--seeds", "0", "--out", str(tmp_path), "--report-only"]
+    assert main([*command, "--no-write-docs"]) == 0
+    report = (tmp_path / "report.md").read_text()
+    assert "videoprism-train ablation --scale smoke --seeds 0" in report and "| stage 1 only | 1 |" in report
 
 
 def test_table_reports_mean_and_std_over_seeds() -> None:

@@ -203,11 +203,11 @@ def test_stage1_token_drop_stops_at_token_drop_until() -> None:
 def test_synthetic_foils_reach_the_stage1_and_align_losses(tmp_path: Path, stage1_checkpoint: Path) -> None:
     """Foil captions travel from the synthetic world through the tokenizer and the rank shards into the
     contrastive loss of stage 1 and of alignment, example-major: rows 2b, 2b + 1 are clip b's foils."""
-    from service.text import TextTokenizer
     from training.align import AlignConfig
     from training.align.task import AlignTask, load_inputs
     from training.checkpoint import save_model_checkpoint
     from training.engine.sources import SyntheticDataConfig, SyntheticSource, ensure_tokenizer
+    from videoprism_bundle.tokenizer import TextTokenizer
 
     data = SyntheticDataConfig(tokenizer_corpus=2000, tokenizer_vocab=64, foils=("motion", "shape"))
     tokenizer_file = ensure_tokenizer(data, tmp_path)

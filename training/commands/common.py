@@ -6,7 +6,7 @@ import argparse
 import importlib
 from pathlib import Path
 
-from training.engine.pipeline import PipelineConfig
+from training.configs.pipeline import PipelineConfig
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:

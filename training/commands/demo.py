@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from training.engine.distributed import init_distributed, shutdown_distributed
-from training.engine.pipeline import STAGES, run_pipeline
+from training.runs.pipeline import STAGES, run_pipeline
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from training.export.bundle import BundleExportOptions, export_bundle
+from training.export.bundle import BundleExportOptions, export_bundle, export_bundle_in_child
 from training.export.onnx_export import OnnxExportConfig
 from training.export.parity import (
     FP32_TOLERANCE,
     FULL_SIZE_GFLOPS,
     INT8_COSINE_MIN,
+    VERIFY_BATCH_SIZES,
     check_parity_in_child,
 )
 from training.export.precision import PRECISIONS
@@ -41,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--verify",
         action="store_true",
-        help=f"compare ONNX Runtime with PyTorch at batch 1, 3, 8 (fp32 fails above {FP32_TOLERANCE:g})",
+        help=f"compare ONNX Runtime with PyTorch at batch {', '.join(map(str, VERIFY_BATCH_SIZES))} in a "
+        f"separate process (fp32 fails above {FP32_TOLERANCE:g})",
     )
 
 
@@ -60,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         onnx=OnnxExportConfig(opset=args.opset),
         inference_rewrites=not args.no_rewrites,
     )
-    manifest = export_bundle(args.checkpoint, args.out, options)
+    export = export_bundle_in_child if args.verify else export_bundle
+    manifest = export(args.checkpoint, args.out, options)
     total = sum((args.out / name).stat().st_size for name in manifest.files_sha256)
     print(
         f"wrote {args.out}: {manifest.model_name} {manifest.precision}, {total / 1e6:.1f} MB, id {manifest.bundle_id}"

@@ -1,7 +1,7 @@
 """The stage-2 ablation of docs/results.md: stage 1 only vs stage-2 variants, probed on frozen features.
 
 Run (regenerates the table and the verdicts in docs/results.md; resumable, results in runs/ablation_demo):
-    .venv/bin/python -m training.eval.ablation --scale demo --seeds 0 1 2
+    .venv/bin/videoprism-train ablation --scale demo --seeds 0 1 2
 `demo`: per seed one stage-1 run of the demo recipe (training/configs/demo.py), then from that checkpoint
 every stage-2 variant with the demo's stage-2 budget, each followed by the demo's alignment so held-out
 retrieval is measured too. Smoke variants of the pipeline: `reduced` (500 stage-1 steps, 80 stage-2 steps,
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from training.configs import demo as demo_recipe
-from training.engine.pipeline import PipelineConfig
+from training.configs.pipeline import PipelineConfig
 from training.eval.probe_suite import ProbeSuiteConfig
 from training.eval.probes import ProbeConfig
 

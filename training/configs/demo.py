@@ -11,8 +11,8 @@ import dataclasses
 
 from training.align import AlignConfig
 from training.configs.models import micro
+from training.configs.pipeline import PipelineConfig
 from training.engine.loop import LoopConfig
-from training.engine.pipeline import PipelineConfig
 from training.engine.sources import SyntheticDataConfig
 from training.model import VideoTextConfig, presets
 from training.stage1 import Stage1Config

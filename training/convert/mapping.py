@@ -9,7 +9,7 @@ other array. That is what lets the converter stream a multi-GB `.npz` one member
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -98,27 +98,3 @@ def map_array(key: str, array: np.ndarray, *, lvt: bool) -> Iterator[tuple[str, 
             return
     table = LVT_KEYS if lvt else ENCODER_KEYS
     yield table[key], _transform(key, array)
-
-
-def official_keys(*, lvt: bool) -> list[str]:
-    """Every key (without `params/`) a checkpoint of this kind has, in a stable order."""
-    stacks = LVT_STACKS if lvt else VIDEO_STACKS
-    table = LVT_KEYS if lvt else ENCODER_KEYS
-    return [*table, *(f"{s}/{k}" for s in stacks for k in LAYER_KEYS)]
-
-
-def _map_all(arrays: Mapping[str, np.ndarray], lvt: bool) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    for key, array in arrays.items():
-        out.update(map_array(key, array, lvt=lvt))
-    return out
-
-
-def map_video_encoder(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Official video-encoder arrays (keys without `params/`) -> VideoEncoder state dict arrays."""
-    return _map_all(arrays, lvt=False)
-
-
-def map_video_text(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Official LvT arrays (keys without `params/`) -> VideoTextModel state dict arrays."""
-    return _map_all(arrays, lvt=True)

@@ -3,7 +3,7 @@
 The official `c4_en` vocabulary can no longer be downloaded, so the user brings the file; the converter only
 makes sure it is a SentencePiece model whose vocabulary has exactly as many ids as the model has embedding
 rows (a different vocabulary would map text to the wrong rows silently). Canonicalization and padding live
-with the service's tokenizer (`service/text`), which reads this file at serving time.
+with the bundle contract's tokenizer (`videoprism_bundle/tokenizer.py`), which reads this file at serving time.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from service.text import TextTokenizer
+from videoprism_bundle.tokenizer import TextTokenizer
 
 NO_LABEL = -1
 

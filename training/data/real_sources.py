@@ -9,28 +9,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
 
 import numpy as np
 
-from service.errors import ServiceError
-from service.media import MediaSettings, SamplingSpec
 from training.data.examples import VideoTextExample
 from training.data.manifest import ManifestRow
-from training.data.media_decode import decode_location, decode_media_bytes
+from training.data.media_decode import MediaReader
 from training.data.mixing import WeightedSource
 from training.data.shards import iter_shard
 
 _log = logging.getLogger(__name__)
-_DECODE_ERRORS = (ServiceError, ValueError, OSError)
+_DECODE_ERRORS = (ValueError, OSError)  # what a `FrameDecoder` raises for a file it cannot decode
 
 
 @dataclass(frozen=True)
 class DecodeOptions:
-    spec: SamplingSpec
-    settings: MediaSettings = field(default_factory=MediaSettings)
+    reader: MediaReader
     seed: int = 0
 
 
@@ -51,7 +48,7 @@ class ManifestSource:
             for index in order[shard::num_shards]:
                 row = self.rows[int(index)]
                 try:
-                    frames = decode_location(row.video, self.options.spec, self.options.settings)
+                    frames = self.options.reader.decode_location(row.video)
                 except _DECODE_ERRORS as exc:
                     _log.warning("skipping %s: %s", row.video, exc)
                     continue
@@ -82,9 +79,7 @@ class ShardSource:
                     if not mine:
                         continue
                     try:
-                        frames = decode_media_bytes(
-                            sample.media, sample.media_suffix, self.options.spec, self.options.settings
-                        )
+                        frames = self.options.reader.decode_bytes(sample.media, sample.media_suffix)
                     except _DECODE_ERRORS as exc:
                         _log.warning("skipping %s in %s: %s", sample.key, path, exc)
                         continue

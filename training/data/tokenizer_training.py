@@ -1,6 +1,6 @@
 """Train a small SentencePiece model on captions, canonicalised exactly as the service will see them.
 
-The service tokenises with `service.text.TextTokenizer` (canonicalise, EncodeAsIds, truncate, right-pad
+The service tokenises with `videoprism_bundle.tokenizer.TextTokenizer` (canonicalise, EncodeAsIds, truncate, right-pad
 with 0); training reuses that class, so the ids a model learns on are the ids it is served.
 """
 
@@ -13,8 +13,8 @@ from typing import Literal
 
 import sentencepiece as spm
 
-from service.text import canonicalize_text
 from training.data.synthetic.dataset import TINY, SyntheticConfig, SyntheticVideoText
+from videoprism_bundle.canonicalize import canonicalize_text
 
 PAD_ID = 0  # the encoder's padding id, and what TextTokenizer pads with
 UNK_ID = 1

@@ -6,13 +6,11 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
-from service.text import TextTokenizer
 from training.data.examples import collate_examples
 from training.data.synthetic import SyntheticConfig, SyntheticVideoText
 from training.data.synthetic.foils import FoilFactor
 from training.engine.batch import ClipBatch
+from videoprism_bundle.tokenizer import TextTokenizer
 
 
 @dataclass(frozen=True)
@@ -80,7 +78,3 @@ def ensure_tokenizer(data: SyntheticDataConfig, directory: Path) -> Path:
         captions, directory / "tokenizer", TokenizerTrainingConfig(data.tokenizer_vocab)
     )
     return written
-
-
-def as_tensor_frames(frames: object) -> torch.Tensor:
-    return frames if isinstance(frames, torch.Tensor) else torch.from_numpy(frames)  # type: ignore[arg-type]

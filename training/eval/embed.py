@@ -9,8 +9,8 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from service.text import TextTokenizer
 from training.model import VideoEncoder, VideoTextModel, l2_normalize
+from videoprism_bundle.tokenizer import TextTokenizer
 
 
 @torch.no_grad()

@@ -14,7 +14,6 @@ from typing import Literal
 import sentencepiece as spm
 import torch
 
-from service.bundle.manifest import MANIFEST_NAME, SCHEMA_VERSION, BundleManifest, TextSpec, VideoSpec
 from training.checkpoint import (
     WEIGHTS_NAME,
     load_model_checkpoint,
@@ -23,18 +22,14 @@ from training.checkpoint import (
 )
 from training.export.file_modes import make_readable
 from training.export.flops import gflops_per_clip
-from training.export.graphs import (
-    EMBEDDINGS,
-    TEXT_INPUTS,
-    VIDEO_INPUT,
-    TextEmbeddingGraph,
-    VideoEmbeddingGraph,
-)
+from training.export.graphs import TextEmbeddingGraph, VideoEmbeddingGraph
 from training.export.inference_modules import prepare_for_export
 from training.export.manifest_io import hash_bundle_files, onnx_model_spec, sha256_file, write_manifest
 from training.export.onnx_export import OnnxExportConfig, export_to_onnx
 from training.export.precision import Precision, convert_precision
 from training.model import VideoEncoder, VideoTextModel
+from videoprism_bundle.manifest import MANIFEST_NAME, SCHEMA_VERSION, BundleManifest, TextSpec, VideoSpec
+from videoprism_bundle.tensor_names import EMBEDDINGS, TEXT_INPUTS, VIDEO_INPUT
 
 VIDEO_FILE = "video_encoder.onnx"
 TEXT_FILE = "text_encoder.onnx"
@@ -81,6 +76,20 @@ def export_bundle(
         options=options,
         video_only=bool(metadata.get("video_only", False)),
     )
+
+
+def export_bundle_in_child(
+    checkpoint_dir: str | Path, out_dir: str | Path, options: BundleExportOptions = BundleExportOptions()
+) -> BundleManifest:
+    """`export_bundle` in a fresh process, for a caller that runs another memory-heavy step afterwards
+    (`export --verify`): the exporting process keeps ~0.9 GiB of a full-size export mapped after the model
+    is freed, which would sit under the verify step's own peak (issue 28). "spawn": a fork would share the
+    caller's memory and threads."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(export_bundle, checkpoint_dir, out_dir, options).result()
 
 
 def export_model_bundle(

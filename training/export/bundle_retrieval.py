@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from service.bundle.loader import load_bundle
-from service.text.tokenizer import TextTokenizer
-from training.export.graphs import EMBEDDINGS
 from training.export.parity import cpu_session
+from videoprism_bundle.loader import load_bundle
+from videoprism_bundle.tensor_names import EMBEDDINGS
+from videoprism_bundle.tokenizer import TextTokenizer
 
 FloatArray = npt.NDArray[np.float32]
 

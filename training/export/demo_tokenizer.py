@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sentencepiece as spm
 
-from service.text.canonicalize import canonicalize_text
+from videoprism_bundle.canonicalize import canonicalize_text
 
 _COLOURS = (
     "red", "green", "blue", "yellow", "orange", "purple", "white", "black", "grey", "pink", "brown", "golden",

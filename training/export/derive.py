@@ -6,10 +6,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from service.bundle.manifest import BundleManifest
 from training.export.bundle import publish, staging_parent
 from training.export.manifest_io import hash_bundle_files, onnx_model_spec, read_manifest, write_manifest
 from training.export.precision import Precision, convert_precision
+from videoprism_bundle.manifest import BundleManifest
 
 
 def derive_bundle(fp32_dir: str | Path, out_dir: str | Path, precision: Precision) -> BundleManifest:

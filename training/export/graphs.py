@@ -10,11 +10,7 @@ import torch
 from torch import nn
 
 from training.model import VideoEncoder, VideoTextModel, l2_normalize
-
-VIDEO_INPUT = "frames"
-TEXT_INPUTS = ("input_ids", "paddings")
-EMBEDDINGS = "embeddings"
-TOKENS = "tokens"
+from videoprism_bundle.tensor_names import EMBEDDINGS, TOKENS
 
 # How the [B, D] video embedding is made; recorded in the manifest as `video_pooling`.
 POOLING_ATTENTION = "attention_pooler"  # LvT models: auxiliary layers + learned MAP pooler, L2-normalized

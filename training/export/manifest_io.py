@@ -12,14 +12,9 @@ from typing import Any
 
 import onnx
 
-from service.bundle.manifest import MANIFEST_NAME, BundleManifest, OnnxModelSpec, TensorSpec
+from videoprism_bundle.manifest import MANIFEST_NAME, BundleManifest, OnnxModelSpec, TensorSpec
+from videoprism_bundle.onnx_dtypes import MANIFEST_DTYPES as _DTYPES
 
-_DTYPES: dict[int, str] = {
-    onnx.TensorProto.FLOAT: "float32",
-    onnx.TensorProto.FLOAT16: "float16",
-    onnx.TensorProto.INT64: "int64",
-    onnx.TensorProto.INT32: "int32",
-}
 _CHUNK = 1 << 20
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from service.bundle.manifest import BundleManifest, OnnxModelSpec, TensorRTEngineSpec
 from training.export.manifest_io import read_manifest, sha256_file, write_manifest
+from videoprism_bundle.manifest import BundleManifest, OnnxModelSpec, TensorRTEngineSpec
 
 GraphName = Literal["video_encoder", "text_encoder"]
 Shape = tuple[int, ...]

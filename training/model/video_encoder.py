@@ -171,7 +171,7 @@ class ConvPatchStem(nn.Module):
 
     Token order is row-major like `patchify`, so positions and the rest of the encoder are unchanged.
     Why: a linear patchify of 16x16 patches learns the shape of a small object slowly
-    (scripts/learnability_probe.py); convolutions see it at every offset with the same weights."""
+    (`videoprism-train learnability`); convolutions see it at every offset with the same weights."""
 
     def __init__(self, plan: list[ConvLayer], frames: int = 1) -> None:
         super().__init__()

@@ -8,6 +8,7 @@ from service.core.cache.backend import CacheBackend
 from service.core.cache.codec import EmbeddingRecord, RecordRejected
 from service.core.cache.keys import url_map_key
 from service.core.metrics import CoreMetrics
+from service.tracing import AttributeValue, span
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,12 @@ class EmbeddingCache:
         self._url_map_ttl_s = url_map_ttl_s
 
     async def get_record(self, key: str, *, bundle_id: str, dim: int) -> EmbeddingRecord | None:
+        with span("cache.lookup", **{"cache.backend": self.backend.name, "bundle.id": bundle_id}) as trace:
+            record = await self._get_record(key, bundle_id=bundle_id, dim=dim)
+            trace.set_attribute("cache.hit", record is not None)
+        return record
+
+    async def _get_record(self, key: str, *, bundle_id: str, dim: int) -> EmbeddingRecord | None:
         value = await self.backend.get(key)
         if value is not None:
             try:
@@ -43,12 +50,21 @@ class EmbeddingCache:
         return None
 
     async def set_record(self, key: str, record: EmbeddingRecord, *, bundle_id: str) -> None:
-        await self.backend.set(key, record.encode(bundle_id), self._ttl_s)
+        value = record.encode(bundle_id)
+        attributes: dict[str, AttributeValue] = {
+            "cache.backend": self.backend.name,
+            "bundle.id": bundle_id,
+            "cache.bytes": len(value),
+        }
+        with span("cache.store", **attributes):
+            await self.backend.set(key, value, self._ttl_s)
 
     async def content_hash_for_url(self, url: str) -> str | None:
         if self._url_map_ttl_s is None:
             return None
-        value = await self.backend.get(url_map_key(self.key_prefix, url))
+        with span("cache.lookup", **{"cache.backend": self.backend.name, "cache.map": "url"}) as trace:
+            value = await self.backend.get(url_map_key(self.key_prefix, url))
+            trace.set_attribute("cache.hit", value is not None)
         if value is None or len(value) != 64:
             return None
         return value.decode("ascii", "replace")

@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from service.bundle.manifest import BundleManifest
+from videoprism_bundle.manifest import BundleManifest
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,24 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class VideoSource(_message.Message):
-    __slots__ = ("url", "data", "frames")
+    __slots__ = ("url", "data", "frames", "image")
     URL_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     FRAMES_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
     url: str
     data: bytes
     frames: RawFrames
-    def __init__(self, url: _Optional[str] = ..., data: _Optional[bytes] = ..., frames: _Optional[_Union[RawFrames, _Mapping]] = ...) -> None: ...
+    image: ImageSource
+    def __init__(self, url: _Optional[str] = ..., data: _Optional[bytes] = ..., frames: _Optional[_Union[RawFrames, _Mapping]] = ..., image: _Optional[_Union[ImageSource, _Mapping]] = ...) -> None: ...
+
+class ImageSource(_message.Message):
+    __slots__ = ("url", "data")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    data: bytes
+    def __init__(self, url: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class RawFrames(_message.Message):
     __slots__ = ("data", "shape", "dtype")
@@ -86,12 +96,14 @@ class TextEmbedding(_message.Message):
     def __init__(self, index: _Optional[int] = ..., embedding: _Optional[_Iterable[float]] = ..., cached: _Optional[bool] = ..., error: _Optional[_Union[ItemError, _Mapping]] = ...) -> None: ...
 
 class EmbedVideoRequest(_message.Message):
-    __slots__ = ("videos", "options")
+    __slots__ = ("videos", "options", "model")
     VIDEOS_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
     videos: _containers.RepeatedCompositeFieldContainer[VideoSource]
     options: VideoOptions
-    def __init__(self, videos: _Optional[_Iterable[_Union[VideoSource, _Mapping]]] = ..., options: _Optional[_Union[VideoOptions, _Mapping]] = ...) -> None: ...
+    model: str
+    def __init__(self, videos: _Optional[_Iterable[_Union[VideoSource, _Mapping]]] = ..., options: _Optional[_Union[VideoOptions, _Mapping]] = ..., model: _Optional[str] = ...) -> None: ...
 
 class EmbedVideoResponse(_message.Message):
     __slots__ = ("model", "dim", "data")
@@ -104,10 +116,12 @@ class EmbedVideoResponse(_message.Message):
     def __init__(self, model: _Optional[str] = ..., dim: _Optional[int] = ..., data: _Optional[_Iterable[_Union[VideoEmbedding, _Mapping]]] = ...) -> None: ...
 
 class EmbedTextRequest(_message.Message):
-    __slots__ = ("texts",)
+    __slots__ = ("texts", "model")
     TEXTS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
     texts: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, texts: _Optional[_Iterable[str]] = ...) -> None: ...
+    model: str
+    def __init__(self, texts: _Optional[_Iterable[str]] = ..., model: _Optional[str] = ...) -> None: ...
 
 class EmbedTextResponse(_message.Message):
     __slots__ = ("model", "dim", "data")
@@ -120,8 +134,26 @@ class EmbedTextResponse(_message.Message):
     def __init__(self, model: _Optional[str] = ..., dim: _Optional[int] = ..., data: _Optional[_Iterable[_Union[TextEmbedding, _Mapping]]] = ...) -> None: ...
 
 class GetModelInfoRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("model",)
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    def __init__(self, model: _Optional[str] = ...) -> None: ...
+
+class ServedModel(_message.Message):
+    __slots__ = ("name", "model_name", "bundle_id", "embedding_dim", "num_frames", "is_default")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_ID_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_DIM_FIELD_NUMBER: _ClassVar[int]
+    NUM_FRAMES_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    model_name: str
+    bundle_id: str
+    embedding_dim: int
+    num_frames: int
+    is_default: bool
+    def __init__(self, name: _Optional[str] = ..., model_name: _Optional[str] = ..., bundle_id: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., num_frames: _Optional[int] = ..., is_default: _Optional[bool] = ...) -> None: ...
 
 class EncoderInfo(_message.Message):
     __slots__ = ("runtime", "provider", "reason", "warmed_batch_sizes")
@@ -136,7 +168,7 @@ class EncoderInfo(_message.Message):
     def __init__(self, runtime: _Optional[str] = ..., provider: _Optional[str] = ..., reason: _Optional[str] = ..., warmed_batch_sizes: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class GetModelInfoResponse(_message.Message):
-    __slots__ = ("model_name", "model_version", "bundle_id", "embedding_dim", "num_frames", "image_size", "resize_mode", "text_max_length", "video", "text")
+    __slots__ = ("model_name", "model_version", "bundle_id", "embedding_dim", "num_frames", "image_size", "resize_mode", "text_max_length", "video", "text", "name", "is_default", "models")
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     BUNDLE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -147,6 +179,9 @@ class GetModelInfoResponse(_message.Message):
     TEXT_MAX_LENGTH_FIELD_NUMBER: _ClassVar[int]
     VIDEO_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
     model_name: str
     model_version: str
     bundle_id: str
@@ -157,19 +192,24 @@ class GetModelInfoResponse(_message.Message):
     text_max_length: int
     video: EncoderInfo
     text: EncoderInfo
-    def __init__(self, model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., bundle_id: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., num_frames: _Optional[int] = ..., image_size: _Optional[int] = ..., resize_mode: _Optional[str] = ..., text_max_length: _Optional[int] = ..., video: _Optional[_Union[EncoderInfo, _Mapping]] = ..., text: _Optional[_Union[EncoderInfo, _Mapping]] = ...) -> None: ...
+    name: str
+    is_default: bool
+    models: _containers.RepeatedCompositeFieldContainer[ServedModel]
+    def __init__(self, model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., bundle_id: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., num_frames: _Optional[int] = ..., image_size: _Optional[int] = ..., resize_mode: _Optional[str] = ..., text_max_length: _Optional[int] = ..., video: _Optional[_Union[EncoderInfo, _Mapping]] = ..., text: _Optional[_Union[EncoderInfo, _Mapping]] = ..., name: _Optional[str] = ..., is_default: _Optional[bool] = ..., models: _Optional[_Iterable[_Union[ServedModel, _Mapping]]] = ...) -> None: ...
 
 class StreamEmbedRequest(_message.Message):
-    __slots__ = ("id", "video", "text", "options")
+    __slots__ = ("id", "video", "text", "options", "model")
     ID_FIELD_NUMBER: _ClassVar[int]
     VIDEO_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
     id: str
     video: VideoSource
     text: str
     options: VideoOptions
-    def __init__(self, id: _Optional[str] = ..., video: _Optional[_Union[VideoSource, _Mapping]] = ..., text: _Optional[str] = ..., options: _Optional[_Union[VideoOptions, _Mapping]] = ...) -> None: ...
+    model: str
+    def __init__(self, id: _Optional[str] = ..., video: _Optional[_Union[VideoSource, _Mapping]] = ..., text: _Optional[str] = ..., options: _Optional[_Union[VideoOptions, _Mapping]] = ..., model: _Optional[str] = ...) -> None: ...
 
 class StreamEmbedResponse(_message.Message):
     __slots__ = ("id", "embedding", "segments", "cached", "error")
@@ -186,14 +226,16 @@ class StreamEmbedResponse(_message.Message):
     def __init__(self, id: _Optional[str] = ..., embedding: _Optional[_Iterable[float]] = ..., segments: _Optional[_Iterable[_Union[SegmentEmbedding, _Mapping]]] = ..., cached: _Optional[bool] = ..., error: _Optional[_Union[ItemError, _Mapping]] = ...) -> None: ...
 
 class UploadVideoHeader(_message.Message):
-    __slots__ = ("options", "total_bytes", "filename")
+    __slots__ = ("options", "total_bytes", "filename", "model")
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
     options: VideoOptions
     total_bytes: int
     filename: str
-    def __init__(self, options: _Optional[_Union[VideoOptions, _Mapping]] = ..., total_bytes: _Optional[int] = ..., filename: _Optional[str] = ...) -> None: ...
+    model: str
+    def __init__(self, options: _Optional[_Union[VideoOptions, _Mapping]] = ..., total_bytes: _Optional[int] = ..., filename: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
 
 class UploadVideoRequest(_message.Message):
     __slots__ = ("header", "chunk")

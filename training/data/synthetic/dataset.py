@@ -54,8 +54,8 @@ class SyntheticConfig:
     # Probability that odd example 2k+1 is example 2k played backwards (REVERSED_MOTION, same latents,
     # its own caption), when the reversed combo is in the split. Both then share a batch, so the
     # contrastive loss must read the direction of time, which independent clips rarely ask of it: time
-    # reversals are the demo model's commonest motion error (scripts/retrieval_diagnosis.py). Measured at
-    # 0.5: slower from scratch and no gain late (docs/results.md), so off in the demo.
+    # reversals are the demo model's commonest motion error (`videoprism-train diagnose-retrieval`).
+    # Measured at 0.5: slower from scratch and no gain late (docs/results.md), so off in the demo.
     reversal_twin_rate: float = 0.0
     # One foil caption per entry: the example's caption with that factor changed (training.data.synthetic.foils),
     # for the contrastive loss to use as hard text negatives. () keeps examples foil-free; clips and

@@ -3,7 +3,7 @@
 In a contrastive batch of independent clips two clips rarely share colour and shape, so the loss is
 satisfied by colour + shape + the kind of motion and never asks whether the square slid left or right:
 time reversals and look-alike shapes are the demo model's commonest errors
-(scripts/retrieval_diagnosis.py). A foil ("... slides to the right" for a clip that slides left) put
+(`videoprism-train diagnose-retrieval`). A foil ("... slides to the right" for a clip that slides left) put
 among the negatives of its clip asks exactly that on every clip, at the cost of one more caption through
 the small text tower instead of one more clip through the video tower (NegCLIP, Yuksekgonul et al. 2023).
 

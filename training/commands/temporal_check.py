@@ -1,28 +1,27 @@
-"""The temporal task on a bundle's pooled video embedding (ONNX Runtime, no torch model needed): k-NN on
-ordered clips and on frame-shuffled ones, next to the task's chance. A quick read of how much frame order
-a trained model keeps, before the ablation's frozen-token probes.
+"""`videoprism-train temporal-check`: the temporal task on a bundle's pooled video embedding.
 
-    python scripts/temporal_check.py --bundle service/demo_bundle [--train 1000] [--test 500]
+ONNX Runtime, no torch model needed: k-NN on ordered clips and on frame-shuffled ones, next to the task's
+chance. A quick read of how much frame order a trained model keeps, before the ablation's frozen-token
+probes.
+
+    videoprism-train temporal-check --bundle service/demo_bundle [--train 1000] [--test 500]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from service.bundle.loader import load_bundle
 from training.data.synthetic.dataset import TINY
 from training.eval.probes import knn_accuracy
 from training.eval.temporal import CHANCE, chance_tolerance, make_temporal_set, shuffle_frames
-from training.export.graphs import EMBEDDINGS
 from training.export.parity import cpu_session
+from videoprism_bundle.loader import load_bundle
+from videoprism_bundle.tensor_names import EMBEDDINGS, VIDEO_INPUT
 
 
 def embed(bundle_dir: Path, frames: npt.NDArray[np.uint8], batch: int = 32) -> torch.Tensor:
@@ -32,17 +31,18 @@ def embed(bundle_dir: Path, frames: npt.NDArray[np.uint8], batch: int = 32) -> t
     out = []
     for start in range(0, len(frames), batch):
         clip = frames[start : start + batch].astype(np.float32) * np.float32((high - low) / 255.0) + low
-        out.append(session.run([EMBEDDINGS], {"frames": clip.astype(np.float32)})[0])
+        out.append(session.run([EMBEDDINGS], {VIDEO_INPUT: clip.astype(np.float32)})[0])
     return torch.from_numpy(np.concatenate(out))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bundle", type=Path, required=True)
     parser.add_argument("--train", type=int, default=1000)
     parser.add_argument("--test", type=int, default=500)
     parser.add_argument("--k", type=int, default=10)
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> int:
     train = make_temporal_set("train", args.train, 3000, TINY)
     test = make_temporal_set("heldout", args.test, 4000, TINY)
     y_train, y_test = torch.from_numpy(train.label), torch.from_numpy(test.label)
@@ -63,7 +63,3 @@ def main() -> int:
         f"chance {100 * CHANCE:.0f} % +- {100 * band:.1f} (3 sigma over pairs)"
     )
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

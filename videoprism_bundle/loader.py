@@ -15,28 +15,18 @@ from typing import Any
 import onnx
 from pydantic import ValidationError
 
-from service.bundle.manifest import MANIFEST_NAME, SCHEMA_VERSION, BundleManifest, OnnxModelSpec, TensorSpec
+from videoprism_bundle.errors import BundleError
+from videoprism_bundle.manifest import (
+    MANIFEST_NAME,
+    SCHEMA_VERSION,
+    BundleManifest,
+    OnnxModelSpec,
+    TensorSpec,
+)
+from videoprism_bundle.onnx_dtypes import manifest_dtype
+from videoprism_bundle.tensor_names import EMBEDDINGS, TEXT_INPUTS, VIDEO_INPUT
 
-VIDEO_INPUT = "frames"
-TEXT_INPUTS = ("input_ids", "paddings")
-EMBEDDINGS_OUTPUT = "embeddings"
-
-_ONNX_DTYPES: dict[int, str] = {
-    onnx.TensorProto.FLOAT: "float32",
-    onnx.TensorProto.FLOAT16: "float16",
-    onnx.TensorProto.INT64: "int64",
-    onnx.TensorProto.INT32: "int32",
-}
 _HASH_CHUNK = 1 << 20
-
-
-class BundleError(Exception):
-    """The bundle cannot be served; `file` is the offending path relative to the bundle (or the bundle)."""
-
-    def __init__(self, file: str, problem: str) -> None:
-        super().__init__(f"{file}: {problem}")
-        self.file = file
-        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -149,8 +139,8 @@ def _check_onnx_io(root: Path, spec: OnnxModelSpec, *, required_inputs: tuple[st
     for name in required_inputs:
         if name not in {t.name for t in spec.inputs}:
             raise BundleError(spec.file, f"manifest does not declare the required input {name!r}")
-    if EMBEDDINGS_OUTPUT not in {t.name for t in spec.outputs}:
-        raise BundleError(spec.file, f"manifest does not declare the required output {EMBEDDINGS_OUTPUT!r}")
+    if EMBEDDINGS not in {t.name for t in spec.outputs}:
+        raise BundleError(spec.file, f"manifest does not declare the required output {EMBEDDINGS!r}")
     _compare(spec.file, "input", spec.inputs, graph_inputs)
     _compare(spec.file, "output", spec.outputs, graph_outputs)
 
@@ -165,7 +155,7 @@ def _compare(
         )
     for tensor in declared:
         type_proto = actual[tensor.name].type.tensor_type
-        dtype = _ONNX_DTYPES.get(type_proto.elem_type, f"onnx-type-{type_proto.elem_type}")
+        dtype = manifest_dtype(type_proto.elem_type) or f"onnx-type-{type_proto.elem_type}"
         if dtype != tensor.dtype:
             raise BundleError(
                 file, f"{role} {tensor.name!r} is {dtype} in the graph, {tensor.dtype} in the manifest"

@@ -1,6 +1,6 @@
-"""Why a trained video-text model misses its held-out retrieval queries.
+"""`videoprism-train diagnose-retrieval`: why a video-text model misses its held-out retrieval queries.
 
-    .venv/bin/python scripts/retrieval_diagnosis.py --model runs/demo/align/model \\
+    videoprism-train diagnose-retrieval --model runs/demo/align/model \\
         [--tokenizer runs/demo/tokenizer.model] [--splits heldout train] [--clips 500] [--out FILE.json]
 
 For each split ("heldout": unseen appearance x motion combos, the demo protocol; "train": seen combos from
@@ -16,17 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from training.checkpoint import load_model_checkpoint  # noqa: E402
-from training.data.synthetic import make_eval_set  # noqa: E402
-from training.eval.attributes import (  # noqa: E402
+from training.checkpoint import load_model_checkpoint
+from training.data.synthetic import make_eval_set
+from training.eval.attributes import (
     FACTORS,
     factor_labels,
     outranking_clips,
@@ -34,30 +30,30 @@ from training.eval.attributes import (  # noqa: E402
     top1_confusions,
     top1_factor_matches,
 )
-from training.eval.embed import encode_texts, encode_videos  # noqa: E402
-from training.eval.retrieval import retrieval_metrics  # noqa: E402
-from training.model import VideoTextModel  # noqa: E402
+from training.eval.embed import encode_texts, encode_videos
+from training.eval.retrieval import retrieval_metrics
+from training.model import VideoTextModel
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, required=True, help="video-text checkpoint directory")
     parser.add_argument("--tokenizer", type=Path, help="default: MODEL/tokenizer.model, else MODEL/../../")
     parser.add_argument("--splits", nargs="+", default=["heldout", "train"], choices=["heldout", "train"])
     parser.add_argument("--clips", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="also write the figures here as JSON")
-    args = parser.parse_args()
 
+
+def run(args: argparse.Namespace) -> int:
     tokenizer = args.tokenizer
     if tokenizer is None:
         candidates = [args.model / "tokenizer.model", args.model.parent.parent / "tokenizer.model"]
         tokenizer = next((c for c in candidates if c.exists()), None)
         if tokenizer is None:
-            parser.error(f"no tokenizer.model next to {args.model}; pass --tokenizer")
+            raise SystemExit(f"no tokenizer.model next to {args.model}; pass --tokenizer")
     model = load_model_checkpoint(args.model)
     if not isinstance(model, VideoTextModel):
-        parser.error(f"{args.model} is a video-only checkpoint; retrieval needs a text tower")
+        raise SystemExit(f"{args.model} is a video-only checkpoint; retrieval needs a text tower")
     report: dict[str, object] = {"model": str(args.model), "clips": args.clips}
     for split in args.splits:
         eval_set = make_eval_set(split, n=args.clips, seed=args.seed)
@@ -91,7 +87,3 @@ def main() -> int:
     if args.out is not None:
         args.out.write_text(json.dumps(report, indent=2) + "\n")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -8,26 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
-from training.align import AlignConfig, train_align
+from training.align import train_align
+from training.configs.pipeline import PipelineConfig
 from training.engine.distributed import DistInfo
-from training.engine.sources import SyntheticDataConfig, SyntheticSource, ensure_tokenizer
-from training.stage1 import Stage1Config, train_stage1
-from training.stage2 import Stage2Config, train_stage2
+from training.engine.sources import SyntheticSource, ensure_tokenizer
+from training.stage1 import train_stage1
+from training.stage2 import train_stage2
 
 STAGES = ("stage1", "stage2", "align", "eval")
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
-    data: SyntheticDataConfig
-    stage1: Stage1Config
-    stage2: Stage2Config
-    align: AlignConfig
-    eval_clips: int = 500  # held-out clips (unseen appearance x motion combos) for retrieval
-    eval_seed: int = 0
 
 
 def run_pipeline(

@@ -1,7 +1,7 @@
 """`manifest.json` of a model bundle: typed, versioned, validated on load.
 
 A bundle directory holds ONNX files, an optional tokenizer file, optional TensorRT engines and this manifest.
-`training.export` writes it; `service.bundle.loader` reads it. Bump SCHEMA_VERSION on any breaking change.
+`training.export` writes it; `videoprism_bundle.loader` reads it. Bump SCHEMA_VERSION on any breaking change.
 """
 
 from __future__ import annotations

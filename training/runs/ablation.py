@@ -1,7 +1,7 @@
 """Run the stage-2 ablation: per seed, one stage 1, then every stage-2 variant (and, where the scale asks
 for it, the alignment after it), each probed frozen; then the table and the verdicts.
 
-    python -m training.eval.ablation --scale demo --seeds 0 1 2
+    videoprism-train ablation --scale demo --seeds 0 1 2
 
 Results are written after every finished model (`results.json`), and every trainer resumes from its last
 checkpoint, so an interrupted ablation continues where it stopped (a finished model is never redone) and a
@@ -10,10 +10,8 @@ partial one still reports what finished. `--report-only` re-renders from `result
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +20,9 @@ from training.configs.ablation import SCALES, VARIANTS, AblationConfig
 from training.engine.sources import SyntheticSource, ensure_tokenizer
 from training.eval.probe_suite import probe_encoder, reference_levels
 from training.eval.report import evaluate_retrieval_runs
-from training.eval.results_report import render_report, write_docs_block
 from training.model import VideoEncoder, VideoTextModel
 from training.stage1 import train_stage1
 from training.stage2 import train_stage2
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _encoder(path: Path) -> VideoEncoder:
@@ -121,36 +116,3 @@ def levels(config: AblationConfig, out: Path) -> dict[str, float]:
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(found, indent=2) + "\n")
     return found
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", choices=sorted(SCALES), default="demo")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--out", type=Path, help="run directory (default runs/ablation_<scale>)")
-    parser.add_argument("--report-only", action="store_true", help="only re-render existing results")
-    parser.add_argument(
-        "--write-docs", action=argparse.BooleanOptionalAction, default=None,
-        help="replace this scale's block of docs/results.md (default: on for demo and reduced)",
-    )  # fmt: skip
-    parser.add_argument("--progress", action="store_true")
-    args = parser.parse_args(argv)
-    out: Path = args.out or REPO / "runs" / f"ablation_{args.scale}"
-    configs = {seed: SCALES[args.scale](seed) for seed in args.seeds}
-    if args.report_only:
-        results = json.loads((out / "results.json").read_text())
-    else:
-        results = run_ablation(configs, out, progress=args.progress)
-    seeds = " ".join(map(str, args.seeds))
-    command = f"python -m training.eval.ablation --scale {args.scale} --seeds {seeds}"
-    block = render_report(results, levels(configs[args.seeds[0]], out), command)
-    (out / "report.md").write_text(block + "\n")
-    print(block)
-    write = args.write_docs if args.write_docs is not None else args.scale in ("demo", "reduced")
-    if write:
-        write_docs_block(REPO / "docs" / "results.md", args.scale, block)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,8 +1,8 @@
-"""How fast can an encoder learn each factor of the synthetic world with labels? A diagnostic for the demo gap.
+"""`videoprism-train learnability`: how fast an encoder learns each factor of the synthetic world.
 
-Trains a fresh encoder with a linear head per factor (shape 8-way, motion 14-way, colour 8-way; summed
-cross-entropies, AdamW) on the training stream and prints validation accuracy on 256 other clips every
-`--every` steps. Encoders:
+A diagnostic for the demo gap, with labels: trains a fresh encoder with a linear head per factor (shape
+8-way, motion 14-way, colour 8-way; summed cross-entropies, AdamW) on the training stream and prints
+validation accuracy on 256 other clips every `--every` steps. Encoders:
 
 - `vit`: the `tiny` video encoder + auxiliary layer + sharp MAP pooler, as stage 1 trains it
   (`--patch 8` for 8x8 patches);
@@ -11,7 +11,7 @@ cross-entropies, AdamW) on the training stream and prints validation accuracy on
 - `cnn-frame`: a 4-layer CNN with global max pooling on the middle frame only (shape and colour only):
   how fast the factor is learnable at all from these pixels.
 
-    .venv/bin/python scripts/learnability_probe.py --encoder vit --steps 600 [--lr 1e-3] [--threads 2]
+    videoprism-train learnability --encoder vit --steps 600 [--lr 1e-3] [--threads 2]
 
 With labels, this is an upper bound on how fast stage 1's contrastive signal can teach a factor.
 """
@@ -20,21 +20,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+import torch
+from torch import nn
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from training.data.synthetic.factors import split_appearance  # noqa: E402
-from training.data.synthetic.vocabulary import NUM_MOTION_CLASSES, Colour, Shape  # noqa: E402
-from training.engine.batch import ClipBatch  # noqa: E402
-from training.engine.sources import SyntheticDataConfig, SyntheticSource  # noqa: E402
-from training.model import VideoTextConfig, VideoTextModel, presets  # noqa: E402
+from training.data.synthetic.factors import split_appearance
+from training.data.synthetic.vocabulary import NUM_MOTION_CLASSES, Colour, Shape
+from training.engine.batch import ClipBatch
+from training.engine.sources import SyntheticDataConfig, SyntheticSource
+from training.model import VideoTextConfig, VideoTextModel, presets
 
 HEADS = {"shape": len(Shape), "motion": NUM_MOTION_CLASSES, "colour": len(Colour)}
 
@@ -82,10 +77,7 @@ def split_logits(logits: torch.Tensor) -> dict[str, torch.Tensor]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoder", choices=["vit", "vit-conv-stem", "cnn-frame"], default="vit")
     parser.add_argument("--patch", type=int, default=16)
     parser.add_argument("--steps", type=int, default=600)
@@ -93,7 +85,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--threads", type=int, default=0, help="torch threads; 0: torch's default")
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -136,7 +130,4 @@ def main() -> None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
     print(f"encoder {args.encoder}, patch {args.patch}, lr {args.lr}, batch {args.batch}")
-
-
-if __name__ == "__main__":
-    main()
+    return 0

@@ -1,6 +1,8 @@
-"""One short stage-1 run of the recipe study in docs/results.md, then held-out retrieval and attribute matches.
+"""`videoprism-train stage1-study`: one short stage-1 run of the recipe study in docs/results.md.
 
-    .venv/bin/python scripts/stage1_study.py --out runs/study/G --steps 900 --patch 16 [--lr 1e-3]
+Then held-out retrieval and attribute matches.
+
+    videoprism-train stage1-study --out runs/study/G --steps 900 --patch 16 [--lr 1e-3]
         [--batch 32] [--beta2 0.98] [--pooler-gain 8] [--group 0] [--stem linear] [--stem-frames 1] [--token-drop 0] [--drop-until 0]
         [--foils motion shape]
         [--threads 1] [--precision fp32]
@@ -15,24 +17,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+import torch
 
-import torch  # noqa: E402
-
-from training.checkpoint import load_model_checkpoint  # noqa: E402
-from training.data.synthetic import make_eval_set  # noqa: E402
-from training.engine.loop import LoopConfig  # noqa: E402
-from training.engine.sources import SyntheticDataConfig, SyntheticSource, ensure_tokenizer  # noqa: E402
-from training.eval.attributes import factor_labels, top1_factor_matches  # noqa: E402
-from training.eval.embed import encode_texts, encode_videos  # noqa: E402
-from training.eval.retrieval import retrieval_metrics  # noqa: E402
-from training.model import VideoTextConfig, VideoTextModel, presets  # noqa: E402
-from training.stage1 import Stage1Config, train_stage1  # noqa: E402
+from training.checkpoint import load_model_checkpoint
+from training.data.synthetic import make_eval_set
+from training.engine.loop import LoopConfig
+from training.engine.sources import SyntheticDataConfig, SyntheticSource, ensure_tokenizer
+from training.eval.attributes import factor_labels, top1_factor_matches
+from training.eval.embed import encode_texts, encode_videos
+from training.eval.retrieval import retrieval_metrics
+from training.model import VideoTextConfig, VideoTextModel, presets
+from training.stage1 import Stage1Config, train_stage1
 
 
 def attribute_matches(model: VideoTextModel, tokenizer: Path, clips: int) -> dict[str, object]:
@@ -43,8 +41,7 @@ def attribute_matches(model: VideoTextModel, tokenizer: Path, clips: int) -> dic
     return {**retrieval_metrics(video, text), **matches}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--steps", type=int, required=True)
     parser.add_argument("--batch", type=int, default=32)
@@ -71,8 +68,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--eval-clips", type=int, default=500)
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="LoopConfig.precision")
-    args = parser.parse_args()
 
+
+def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     base = presets["tiny"]
     assert isinstance(base, VideoTextConfig)
@@ -111,7 +109,3 @@ def main() -> int:
     print(text)
     (args.out / "study.json").write_text(text + "\n")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,1 +1,0 @@
-"""Model bundles: the one contract between `training/` (which writes them) and `service/` (which runs them)."""
