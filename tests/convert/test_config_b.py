@@ -30,7 +30,9 @@ LVT_B = VideoTextConfig(
     ),
     num_auxiliary_layers=2,
 )
-TOL = 1e-5
+# float32 model against a float64 reference: 1.8e-6 at most on an AVX-512 host, but one ill-conditioned
+# token reached 1.9e-5 on another CPU; a layout or resampling bug moves tokens by more than 1e-2.
+TOL = 5e-5
 rng = np.random.default_rng(1)
 VIDEO_DOWN = rng.random((3, 3, 36, 36, 3), dtype=np.float32)  # 6x6 grid < 8x8, 3 frames < 8
 VIDEO_NATIVE = rng.random((2, 8, 48, 48, 3), dtype=np.float32)
