@@ -63,6 +63,10 @@ system-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# Both committed copies of the gRPC stubs (server and client) from proto/; run after editing the .proto.
+proto: $(STAMP)
+	$(BIN)/python -m service.grpc_api.codegen
+
 run: $(SERVE_STAMP) serve-system-deps
 	$(BIN)/videoprism-serve
 
@@ -77,7 +81,7 @@ deadcode: $(STAMP)
 	$(BIN)/vulture
 
 typecheck: $(STAMP)
-	$(BIN)/mypy service training tests bench videoprism_client videoprism_tools
+	$(BIN)/mypy service training tests bench videoprism_client videoprism_tools deploy docker
 	$(BIN)/mypy videoprism_bundle
 
 unit: $(STAMP) system-deps

@@ -26,22 +26,18 @@ import asyncio
 import dataclasses
 import json
 import os
-import platform
 import statistics
-import threading
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
+from bench.bare_engine import BareSessions, bare_feeds, clips, texts
+from bench.loadgen.closed_loop import closed_loop
+from bench.loadgen.machine import machine
 from service.core import BatcherSettings, CoreSettings, DecodedFrames, InferenceCore, RuntimeSettings
-from service.core.backends import OnnxRuntimeBackend
 from service.core.metrics import NullMetrics
-from service.core.runtime_selection import CPU_EP
-from service.text import TextTokenizer
 from videoprism_bundle.loader import Bundle, load_bundle
 
 CONCURRENCIES = (1, 8, 32, 128)
@@ -74,77 +70,6 @@ class BatchRecorder(NullMetrics):
         self.items += size
 
 
-def machine() -> dict[str, object]:
-    model = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu_model": model,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "onnxruntime": ort.__version__,
-    }
-
-
-def _texts(count: int) -> list[str]:
-    words = [
-        "dog",
-        "cat",
-        "chef",
-        "robot",
-        "bird",
-        "kid",
-        "park",
-        "kitchen",
-        "ball",
-        "street",
-        "beach",
-        "box",
-    ]
-    rng = np.random.default_rng(0)
-    return [" ".join(rng.choice(words, size=int(rng.integers(3, 12)))) + f" {i}" for i in range(count)]
-
-
-def _clips(bundle: Bundle, count: int) -> list[np.ndarray]:
-    spec = bundle.manifest.video
-    rng = np.random.default_rng(0)
-    shape = (spec.num_frames, spec.image_size, spec.image_size, 3)
-    return [rng.integers(0, 256, shape, dtype=np.uint8) for _ in range(count)]
-
-
-async def _closed_loop(
-    call: Callable[[int], Awaitable[None]], concurrency: int, warm: float, seconds: float
-) -> list[float]:
-    """Latencies of the requests that complete within [warm, warm + seconds] of `concurrency` clients
-    each sending the next request when the last returned. Counting completions in a window (instead of
-    draining every started request) keeps a slow engine's tail out of the figure; the clients still
-    waiting at the end are cancelled, which removes their work from the queue."""
-    latencies: list[float] = []
-    window_start = time.perf_counter() + warm
-    window_end = window_start + seconds
-    counter = iter(range(10**9))
-
-    async def client() -> None:
-        while True:
-            begun = time.perf_counter()
-            await call(next(counter))
-            ended = time.perf_counter()
-            if window_start <= ended <= window_end:
-                latencies.append(ended - begun)
-
-    clients = [asyncio.ensure_future(client()) for _ in range(concurrency)]
-    await asyncio.sleep(window_end - time.perf_counter())
-    for task in clients:
-        task.cancel()
-    await asyncio.gather(*clients, return_exceptions=True)
-    return latencies
-
-
 class Served:
     """One started core (dynamic or batch-1) and the call the load generator makes."""
 
@@ -160,8 +85,8 @@ class Served:
         )
         # No cache: every request must reach the engine.
         self.core = InferenceCore.create(settings, bundle, metrics=self.recorder)
-        self._texts = _texts(100_000)
-        self._clips = _clips(bundle, 256)
+        self._texts = texts(100_000)
+        self._clips = clips(bundle, 256)
 
     async def call(self, i: int) -> None:
         if self.kind == "text":
@@ -174,7 +99,7 @@ class Served:
 
     async def cell(self, mode: str, concurrency: int, rep: int, warm: float, seconds: float) -> Cell:
         batches, items = self.recorder.batches, self.recorder.items
-        latencies = await _closed_loop(self.call, concurrency, warm, seconds)
+        latencies = await closed_loop(self.call, concurrency, warm, seconds)
         done, elapsed = len(latencies), seconds
         q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else (latencies or [np.nan]) * 99
         mean_batch = (self.recorder.items - items) / max(1, self.recorder.batches - batches)
@@ -191,71 +116,6 @@ class Served:
             mean_batch,
             load1,
         )
-
-
-def bare_session(bundle: Bundle, kind: str, runtime: RuntimeSettings) -> OnnxRuntimeBackend:
-    model = bundle.text_encoder if kind == "text" else bundle.video_encoder
-    assert model is not None
-    return OnnxRuntimeBackend(
-        model, (CPU_EP,), intra_op_threads=runtime.intra_op_threads, allow_spinning=runtime.allow_spinning
-    )
-
-
-def bare_feeds(bundle: Bundle, kind: str, batch: int) -> dict[str, np.ndarray]:
-    """Ready-made batches: what the served path must build per batch is not in the bare figure."""
-    if kind == "text":
-        assert bundle.tokenizer is not None and bundle.manifest.text is not None
-        tokens = TextTokenizer(bundle.tokenizer, max_length=bundle.manifest.text.max_length).encode_batch(
-            _texts(batch)
-        )
-        return {"input_ids": tokens.ids, "paddings": tokens.paddings}
-    return {"frames": np.stack(_clips(bundle, batch)).astype(np.float32) / 255.0}
-
-
-def bare_throughput(
-    session: OnnxRuntimeBackend, feeds: dict[str, np.ndarray], seconds: float, loops: int = 1
-) -> float:
-    """Items/s of the session fed the same ready-made batch in a loop, by `loops` threads at once
-    (onnxruntime's run is thread-safe and releases the GIL)."""
-    batch = len(next(iter(feeds.values())))
-    session.run(feeds)
-    runs = [0] * loops
-    started = time.perf_counter()
-
-    def loop(slot: int) -> None:
-        while time.perf_counter() - started < seconds or runs[slot] < 2:
-            session.run(feeds)
-            runs[slot] += 1
-
-    threads = [threading.Thread(target=loop, args=(slot,)) for slot in range(loops)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(runs) * batch / (time.perf_counter() - started)
-
-
-@dataclass
-class BareSessions:
-    """The bare figure is the best of the engine alone, whatever the served configuration: one loop on a
-    session with onnxruntime's default threads (the whole machine), and one loop per core on a session with
-    one intra-op thread each (on a small model this is often the faster way to fill the machine)."""
-
-    default: OnnxRuntimeBackend
-    single_threaded: OnnxRuntimeBackend
-    loops: int
-
-    @classmethod
-    def create(cls, bundle: Bundle, kind: str) -> BareSessions:
-        default = bare_session(bundle, kind, RuntimeSettings(device="cpu"))
-        single = bare_session(bundle, kind, RuntimeSettings(device="cpu", intra_op_threads=1))
-        return cls(default, single, os.cpu_count() or 1)
-
-    def throughput(self, feeds: dict[str, np.ndarray], seconds: float) -> dict[str, float]:
-        return {
-            "default_threads": bare_throughput(self.default, feeds, seconds),
-            "loop_per_core": bare_throughput(self.single_threaded, feeds, seconds, self.loops),
-        }
 
 
 async def bench_kind(
@@ -377,7 +237,7 @@ def main() -> None:
 
     bundle = load_bundle(args.bundle)
     runtime = RuntimeSettings(device="cpu", intra_op_threads=args.intra_op_threads)
-    info = machine()
+    info = machine(onnxruntime=ort.__version__)
     load_before = os.getloadavg()
     print(
         f"machine: {info['cpu_model']}, {info['cores']} cores, load {load_before[0]:.1f}/{load_before[1]:.1f}"

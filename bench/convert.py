@@ -10,10 +10,7 @@ not this script's. Prints the machine and writes `bench/results/convert_<preset>
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import platform
 import re
 import resource
 import subprocess
@@ -24,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from bench.loadgen.machine import machine
 from training.convert.synthetic import write_random_official
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,28 +31,6 @@ TREES = {
     "lvt_base": "videoprism_lvt_public_v1_base",
     "lvt_large": "videoprism_lvt_public_v1_large",
 }
-
-
-def machine() -> dict[str, object]:
-    model = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    total_kb = 0
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        total_kb = int(Path("/proc/meminfo").read_text().split()[1])
-    return {
-        "cpu_model": model,
-        "cores": os.cpu_count(),
-        "memory_gib": round(total_kb / 2**20, 1),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "load_average_1min": os.getloadavg()[0],  # the machine is shared: a busy one inflates the time
-    }
 
 
 def _dir_bytes(path: Path) -> int:
@@ -105,7 +81,7 @@ def main() -> int:
         "--workdir", type=Path, help="where the temporary npz + checkpoint go (needs ~3x size)"
     )
     args = parser.parse_args()
-    info = machine()
+    info = machine(torch=torch.__version__)
     print("machine:", json.dumps(info))
     result = run(args.preset, args.workdir)
     print(json.dumps(result, indent=2))

@@ -11,36 +11,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import torch
 
+from bench.loadgen.machine import machine
 from training.data.loader import LoaderConfig, make_batch_loader
 from training.data.mixing import WeightedSource
 from training.data.synthetic import SyntheticConfig, SyntheticVideoText
 
 RENDER_GOAL_CLIPS_PER_S = 200.0
 WAIT_GOAL_FRACTION = 0.05
-
-
-def machine() -> dict[str, object]:
-    model = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu_model": model,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-    }
 
 
 def render_rate(seconds: float) -> float:
@@ -104,7 +86,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "data_loading.json")
     args = parser.parse_args()
 
-    info = machine()
+    info = machine(torch=torch.__version__)
     print(f"machine: {info['cpu_model']}, {info['cores']} cores; torch {info['torch']}", flush=True)
     render = render_rate(args.seconds)
     print(

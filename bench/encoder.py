@@ -18,7 +18,6 @@ import argparse
 import functools
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -30,6 +29,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from bench.loadgen.machine import machine
 from training.checkpoint import load_model_checkpoint
 from training.export.bundle import export_model_bundle
 from training.export.demo_tokenizer import train_tokenizer
@@ -47,22 +47,6 @@ class Cell:
     batch: int
     items_per_s: float
     ratio_to_torch: float
-
-
-def machine(threads: int) -> dict[str, object]:
-    model = platform.processor() or "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return {
-        "cpu_model": model,
-        "cores": os.cpu_count(),
-        "threads": threads,
-        "torch": torch.__version__,
-        "onnxruntime": ort.__version__,
-        "python": platform.python_version(),
-    }
 
 
 def interleaved_throughput(
@@ -118,7 +102,7 @@ def main() -> int:
     if not isinstance(model, VideoTextModel):
         parser.error("the benchmark needs a video-text model (both towers)")
     config = model.config
-    info = machine(args.threads)
+    info = machine(threads=args.threads, torch=torch.__version__, onnxruntime=ort.__version__)
     print(
         f"machine: {info['cpu_model']}, {info['cores']} cores, {args.threads} threads; load {os.getloadavg()[0]:.2f}"
     )

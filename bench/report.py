@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -19,174 +18,11 @@ import matplotlib
 matplotlib.use("Agg")  # headless: the report is built in CI and on servers without a display
 import matplotlib.pyplot as plt
 
-from bench.report_sections import reliability_section
+from bench.report_format import flat_table, machine_of, save, table
+from bench.report_peers import peers_section
+from bench.report_reliability import reliability_section
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVERS = ("videoprism", "ray_serve", "litserve")
-
-
-def fmt(value: Any, digits: int = 1) -> str:
-    if isinstance(value, float):
-        return "n/a" if math.isnan(value) else f"{value:,.{digits}f}"
-    return str(value)
-
-
-def machine_of(data: dict[str, Any]) -> str:
-    m = data.get("machine", {})
-    load = m.get("loadavg_1_5_15") or m.get("load_avg_1m") or m.get("load_average_1min") or "not recorded"
-    return f"{m.get('cpu_model') or m.get('cpu', '?')}, {m.get('cores', '?')} cores, load average {load}"
-
-
-def table(header: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(fmt(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def flat_table(data: dict[str, Any], limit: int = 40) -> str:
-    """Key/value table of any result JSON (numbers and strings up to three levels deep)."""
-    rows: list[list[Any]] = []
-
-    def walk(prefix: str, value: Any, depth: int) -> None:
-        if isinstance(value, dict) and depth < 3:
-            for key, inner in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), inner, depth + 1)
-        elif isinstance(value, int | float | str | bool) and not prefix.startswith("machine"):
-            rows.append([prefix, value])
-
-    walk("", data, 0)
-    return table(["figure", "value"], rows[:limit]) + ("\n\n(truncated)" if len(rows) > limit else "")
-
-
-def save(fig: Any, img_dir: Path, name: str) -> str:
-    img_dir.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(img_dir / name, dpi=110)
-    plt.close(fig)
-    return f"![{name}](img/{name})"
-
-
-def peers_section(data: dict[str, Any], img: Path) -> list[str]:
-    rows = data["rows"]
-    out = [
-        "## Peers side by side (measured)",
-        f"Machine: {machine_of(data)}. Servers pinned to cores {data['server_cpus']}, load generator to "
-        f"{data['client_cpus']}; one ONNX Runtime intra-op thread each; batch (size, delay ms): "
-        f"{data['batch']}; {data['seconds_per_cell']} s per cell, closed loop, best of the rounds.",
-        "",
-    ]
-    for kind in ("text", "frames"):
-        fig, (ax_t, ax_l) = plt.subplots(1, 2, figsize=(10, 3.6))
-        for server in SERVERS:
-            pts = sorted(
-                (
-                    r
-                    for r in rows
-                    if r["server"] == server
-                    and r["kind"] == kind
-                    and r["door"] == "http"
-                    and r["throughput_rps"] > 0
-                ),
-                key=lambda r: r["concurrency"],
-            )
-            if not pts:
-                continue
-            xs = [r["concurrency"] for r in pts]
-            ax_t.plot(xs, [r["throughput_rps"] for r in pts], marker="o", label=server)
-            ax_l.plot(xs, [r["p50_ms"] for r in pts], marker="o", ls="--", label=f"{server} p50")
-            ax_l.plot(xs, [r["p99_ms"] for r in pts], marker="s", label=f"{server} p99")
-        ax_t.set(
-            title=f"{kind}: throughput vs concurrency",
-            xlabel="concurrency",
-            ylabel="ok answers/s",
-            xscale="log",
-        )
-        ax_l.set(
-            title=f"{kind}: latency percentiles",
-            xlabel="concurrency",
-            ylabel="ms",
-            xscale="log",
-            yscale="log",
-        )
-        ax_t.legend(fontsize=7)
-        ax_l.legend(fontsize=6)
-        out.append(save(fig, img, f"peers_{kind}.png"))
-    out.append("")
-    out.append(
-        table(
-            ["server", "input", "door", "concurrency", "ok/s", "p50 ms", "p95 ms", "p99 ms", "answers"],
-            [
-                [
-                    r["server"],
-                    r["kind"],
-                    r["door"],
-                    r["concurrency"],
-                    r["throughput_rps"],
-                    r["p50_ms"],
-                    r["p95_ms"],
-                    r["p99_ms"],
-                    r["outcomes"],
-                ]
-                for r in sorted(rows, key=lambda r: (r["kind"], r["server"], r["door"], r["concurrency"]))
-            ],
-        )
-    )
-    out.append("")
-    out.append("Goal: this service >= 1.3x the best peer's throughput at an equal or lower p99.")
-    out.append("")
-    for kind, verdict in ((k, v) for k, v in data["verdict"].items() if k != "per_round"):
-        if "ratio_vs_best_peer" in verdict:
-            out.append(
-                f"- **{kind}**: best peer {verdict['best_peer']} {verdict[verdict['best_peer']]}; ours best "
-                f"{verdict['videoprism']} ({verdict['ratio_vs_best_peer']:.2f}x); ours at an equal or lower p99 "
-                f"{verdict.get('ours_at_peer_p99')} = {verdict.get('ratio_at_equal_or_lower_p99', 0.0):.2f}x "
-                f"the best peer; goal met: **{verdict['goal_met']}**"
-            )
-        else:
-            out.append(f"- **{kind}**: {verdict.get('note', 'no comparison')}")
-    if "rows_all_rounds" in data:
-        # The spread between rounds shows how much the shared machine's load moved the figures.
-        per_round: list[list[Any]] = []
-        for rnd in range(int(data.get("rounds", 1))):
-            cells = [
-                r
-                for r in data["rows_all_rounds"]
-                if r["round"] == rnd and r["kind"] == "text" and r["door"] == "http"
-            ]
-            per_round.append(
-                [rnd]
-                + [
-                    max((r["throughput_rps"] for r in cells if r["server"] == s), default=0.0)
-                    for s in SERVERS
-                ]
-            )
-        judged = data["verdict"].get("per_round", {})
-        for row in per_round:
-            text = judged.get(str(row[0]), judged.get(row[0], {})).get("text", {})
-            row += [text.get("ratio_at_equal_or_lower_p99", "n/a"), text.get("goal_met", "n/a")]
-        header = ["round", *SERVERS, "ours at <= peer p99 / best peer", "goal met"]
-        out += [
-            "",
-            "Best text throughput (ok/s, HTTP) per round, each round judged on its own:",
-            "",
-            table(header, per_round),
-        ]
-    best = {
-        s: max(
-            (
-                r["throughput_rps"]
-                for r in rows
-                if r["server"] == s and r["kind"] == "text" and r["door"] == "http"
-            ),
-            default=0.0,
-        )
-        for s in SERVERS
-    }
-    fig, ax = plt.subplots(figsize=(5, 3))
-    ax.bar(list(best), list(best.values()), color=["tab:blue", "tab:orange", "tab:green"])
-    ax.set(title="text: best throughput (HTTP)", ylabel="ok answers/s")
-    out += ["", save(fig, img, "peers_best_text.png"), ""]
-    return out
 
 
 def _bare_variants(summary: dict[str, Any]) -> str:
@@ -348,7 +184,7 @@ def main() -> None:
         out += physical_section(results["physical_limit"])
     if "gpu_projection" in results:
         out += projection_section(results["gpu_projection"])
-    out += reliability_section(results, img, save, table, machine_of)
+    out += reliability_section(results, img)
     known = {"compare_peers", "physical_limit", "gpu_projection", *BATCHING_RESULTS}
     for name, data in results.items():
         if name in known or name.startswith("reliability_"):

@@ -31,12 +31,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from bench.loadgen.machine import machine, machine_line, write_result
 from bench.loadgen.serve_process import ServerProcess, free_port, videoprism_serve
-from bench.url_path import cpu_flags
 from service.tracing import recording, span
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "service" / "demo_bundle"
-_FLAGS = {"sse4_2", "avx", "avx2", "avx512f", "fma", "f16c"}
 
 
 class SpanCounter:
@@ -151,7 +149,7 @@ def main() -> None:
     ]
     cpus = set(sorted(os.sched_getaffinity(0))[:1])
     info = machine()
-    flags = [f for f in cpu_flags() if f in _FLAGS]
+    flags = info["cpu_flags"]
     print(machine_line(info))
     print(f"cpu flags: {' '.join(flags)}; servers pinned to cpu {sorted(cpus)}")
     logs = Path(tempfile.mkdtemp(prefix="vp-bench-tracing-"))

@@ -70,13 +70,6 @@ class Timed:
     cpu_s: float
 
 
-def cpu_flags() -> list[str]:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("flags"):
-            return line.split(":", 1)[1].split()
-    return []
-
-
 def make_files() -> dict[str, Path]:
     CACHE.mkdir(exist_ok=True)
     out = {}
@@ -271,7 +264,7 @@ def main() -> None:
     if n_sync != LONG_SEGMENTS or n_stream != LONG_SEGMENTS:
         raise RuntimeError(f"expected {LONG_SEGMENTS} segments, got {n_sync} (sync) and {n_stream} (stream)")
     info = machine()
-    flags = [f for f in cpu_flags() if f in {"sse4_2", "avx", "avx2", "avx512f", "fma", "f16c"}]
+    flags = info["cpu_flags"]
     sync = ratio_row("POST /v1/embed/video with segments (synchronous)", n_sync, "segments", srv_sync,
                      alone_long[:2], LONG_SEGMENTS)  # fmt: skip
     stream = ratio_row("gRPC EmbedVideoSegments (streamed)", n_stream, "segments", srv_stream, alone_long[1:],

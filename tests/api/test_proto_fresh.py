@@ -1,15 +1,19 @@
-"""The committed gRPC stubs are exactly what `python -m service.grpc_api.codegen` generates from the proto."""
+"""Both committed copies of the gRPC stubs (server and client) are exactly what
+`python -m service.grpc_api.codegen` generates from the proto."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from service.grpc_api.codegen import GEN_DIR, GEN_FILES, generate
+import pytest
+
+from service.grpc_api.codegen import COPIES, GEN_FILES, StubCopy, generate
 
 
-def test_committed_stubs_match_the_proto(tmp_path: Path) -> None:
-    fresh = generate(tmp_path)
-    stale = [name for name in GEN_FILES if (GEN_DIR / name).read_text(encoding="utf-8") != fresh[name]]
+@pytest.mark.parametrize("copy", COPIES, ids=lambda c: c.package)
+def test_committed_stubs_match_the_proto(tmp_path: Path, copy: StubCopy) -> None:
+    fresh = generate(tmp_path, copy)
+    stale = [name for name in GEN_FILES if (copy.directory / name).read_text(encoding="utf-8") != fresh[name]]
     assert stale == [], f"regenerate with `python -m service.grpc_api.codegen`: {stale}"
 
 

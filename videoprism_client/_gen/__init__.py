@@ -1,1 +1,1 @@
-"""Generated protobuf and gRPC stubs of the client; see codegen.py."""
+"""Generated protobuf and gRPC stubs of the client; see service/grpc_api/codegen.py."""

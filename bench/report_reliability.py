@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 
-Save = Callable[[Any, Path, str], str]
-Table = Callable[[list[str], list[list[Any]]], str]
-Machine = Callable[[dict[str, Any]], str]
+from bench.report_format import machine_of, save, table
 
 
-def reliability_section(
-    results: dict[str, Any], img: Path, save: Save, table: Table, machine_of: Machine
-) -> list[str]:
+def reliability_section(results: dict[str, Any], img: Path) -> list[str]:
     out = ["## Reliability (measured, `make reliability`)", ""]
     overload = results.get("reliability_overload")
     if overload:
