@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from service.core.backends import Feeds
+from videoprism_bundle.tensor_names import EMBEDDINGS
 
 
 def _cudart() -> Any:
@@ -35,7 +36,7 @@ class TensorRTBackend:
     provider = "tensorrt-engine"
     thread_safe = False  # one CUDA stream and grow-only buffers shared by every run
 
-    def __init__(self, engine_file: Path, *, output_name: str = "embeddings", device_id: int = 0) -> None:
+    def __init__(self, engine_file: Path, *, output_name: str = EMBEDDINGS, device_id: int = 0) -> None:
         import tensorrt as trt
 
         self._trt = trt

@@ -10,6 +10,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from videoprism_bundle.tensor_names import EMBEDDINGS, INPUT_IDS, PADDINGS, VIDEO_INPUT
+
 Feeds = dict[str, npt.NDArray[np.generic]]
 
 
@@ -33,7 +35,7 @@ class OnnxRuntimeBackend:
         model: Path,
         providers: tuple[str, ...],
         *,
-        output_name: str = "embeddings",
+        output_name: str = EMBEDDINGS,
         intra_op_threads: int = 0,
         allow_spinning: bool = False,
         memory_arena: bool = True,
@@ -82,11 +84,11 @@ class DummyBackend:
         return self._projections[features]
 
     def run(self, feeds: Feeds) -> npt.NDArray[np.float32]:
-        if "frames" in feeds:
-            frames = feeds["frames"].astype(np.float32)
+        if VIDEO_INPUT in feeds:
+            frames = feeds[VIDEO_INPUT].astype(np.float32)
             features = frames.mean(axis=(2, 3)).reshape(frames.shape[0], -1) - 0.5  # [B, T*3]
         else:
-            ids, paddings = feeds["input_ids"], feeds["paddings"]
+            ids, paddings = feeds[INPUT_IDS], feeds[PADDINGS]
             # Hashing ids into 64 buckets keeps the projection small for any vocabulary.
             buckets = np.zeros((ids.shape[0], 64), dtype=np.float32)
             for row in range(ids.shape[0]):

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from service.core.backends import Feeds, SessionBackend
 from service.core.types import Vector
 from service.errors import InternalError, InvalidRequestError
+from videoprism_bundle.tensor_names import INPUT_IDS, PADDINGS, VIDEO_INPUT
 
 ItemT = TypeVar("ItemT")
 
@@ -143,7 +144,7 @@ class VideoEngine(Engine[npt.NDArray[np.uint8]]):
             np.multiply(item, scale, out=slot, dtype=np.float32)
         if self._low:
             batch += np.float32(self._low)
-        return {"frames": batch}
+        return {VIDEO_INPUT: batch}
 
     def example_item(self) -> npt.NDArray[np.uint8]:
         return np.full(self.shape, 127, dtype=np.uint8)
@@ -194,7 +195,7 @@ class TextEngine(Engine[TokenRow]):
         for row, item in zip(ids, items, strict=True):
             row[: len(item.ids)] = item.ids
         paddings = (np.arange(self.max_length)[None, :] >= lengths[:, None]).astype(np.float32)
-        return {"input_ids": ids, "paddings": paddings}
+        return {INPUT_IDS: ids, PADDINGS: paddings}
 
     def example_item(self) -> TokenRow:
         return TokenRow(ids=(1,) * self.max_length)

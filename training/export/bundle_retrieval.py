@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from training.export.parity import cpu_session
 from videoprism_bundle.loader import load_bundle
-from videoprism_bundle.tensor_names import EMBEDDINGS
+from videoprism_bundle.tensor_names import EMBEDDINGS, INPUT_IDS, PADDINGS, VIDEO_INPUT
 from videoprism_bundle.tokenizer import TextTokenizer
 
 FloatArray = npt.NDArray[np.float32]
@@ -51,7 +51,7 @@ def embed_with_bundle(
         clip = frames[start : start + batch].astype(np.float32) * np.float32(
             (high - low) / 255.0
         ) + np.float32(low)
-        videos.append(video_session.run([EMBEDDINGS], {"frames": clip})[0])
+        videos.append(video_session.run([EMBEDDINGS], {VIDEO_INPUT: clip})[0])
     tokenizer = TextTokenizer(
         bundle.tokenizer,
         max_length=spec.text.max_length,
@@ -61,9 +61,7 @@ def embed_with_bundle(
     texts = []
     for start in range(0, len(captions), batch):
         tokens = tokenizer.encode_batch(list(captions[start : start + batch]))
-        texts.append(
-            text_session.run([EMBEDDINGS], {"input_ids": tokens.ids, "paddings": tokens.paddings})[0]
-        )
+        texts.append(text_session.run([EMBEDDINGS], {INPUT_IDS: tokens.ids, PADDINGS: tokens.paddings})[0])
     return BundleEmbeddings(video=np.concatenate(videos), text=np.concatenate(texts))
 
 

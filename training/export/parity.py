@@ -12,7 +12,7 @@ import torch
 from training.export.manifest_io import read_manifest
 from training.model import VideoEncoder, VideoTextModel, l2_normalize
 from videoprism_bundle.manifest import BundleManifest
-from videoprism_bundle.tensor_names import EMBEDDINGS, TOKENS, VIDEO_INPUT
+from videoprism_bundle.tensor_names import EMBEDDINGS, INPUT_IDS, PADDINGS, TOKENS, VIDEO_INPUT
 
 FP32_TOLERANCE = 1e-4
 
@@ -91,7 +91,7 @@ def run_bundle_graphs(
         text = cpu_session(bundle_dir / manifest.text_encoder.file)
         for batch in batch_sizes:
             ids, paddings = random_text_batch(batch, manifest.text.max_length, text_vocab_size, rng)
-            (embeddings,) = text.run([EMBEDDINGS], {"input_ids": ids, "paddings": paddings})
+            (embeddings,) = text.run([EMBEDDINGS], {INPUT_IDS: ids, PADDINGS: paddings})
             runs.append(GraphRun("text", (ids, paddings), {EMBEDDINGS: embeddings}))
     return runs
 
