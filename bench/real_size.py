@@ -16,8 +16,11 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from bench.full_size import (
     bare_figures,
@@ -30,6 +33,7 @@ from bench.full_size import (
     video_input,
 )
 from bench.loadgen.machine import machine, machine_line, write_result
+from bench.loadgen.workloads import frames_for
 from bench.physical_limit import matmul_int8_peak, matmul_peak
 from bench.served import serve_and_measure
 
@@ -39,6 +43,20 @@ GOALS = {"latency_ratio_max": 1.1, "throughput_ratio_min": 0.95, "ready_s_max": 
 # Eight clients of a 5-second model on 2 cores queue for about 40 s: past the 60 s default deadline once the
 # first round's wait is added, so the bench gives requests the time such a deployment would configure.
 SERVE_ENV = {"VIDEOPRISM_REQUEST_TIMEOUT_S": "600"}
+
+
+class PairedBare:
+    """The bare run made after each served latency request, on the clip that request sent."""
+
+    def __init__(self, sess: Any, num_frames: int, size: int) -> None:
+        self._session, self._num_frames, self._size = sess, num_frames, size
+
+    def seconds(self, index: int) -> float:
+        clip = np.frombuffer(frames_for(index, self._num_frames, self._size), np.uint8)
+        frames = clip.reshape(1, self._num_frames, self._size, self._size, 3).astype(np.float32) / 255.0
+        started = time.perf_counter()
+        embeddings(self._session, frames)
+        return time.perf_counter() - started
 
 
 def _int8_bundle(checkpoint: Path, fp32: Path, out: Path, full_export: bool) -> dict[str, Any]:
@@ -97,33 +115,36 @@ def main() -> int:
         )
         print(f"int8 vs fp32 cosine (min of 4 clips): {result['int8_cosine_min']:.5f}", flush=True)
 
-        fp32_peak = matmul_peak(cores, 1024, 3.0)
-        int8_peak = matmul_int8_peak(cores, 1024, 3.0)
+        # The better of two sizes: at 1024 the GEMM alone ran below what the encoder's bigger MatMuls reach.
+        fp32_peak = max(matmul_peak(cores, n, 3.0) for n in (1024, 2048))
+        int8_peak = max(matmul_int8_peak(cores, n, 3.0) for n in (1024, 2048))
         result["matmul_peak"] = {"fp32_gflops": fp32_peak, "int8_gops": int8_peak, "threads": cores}
         num_frames, size = manifest["video"]["num_frames"], manifest["video"]["image_size"]
         for name, bundle, peak in (("fp32", fp32, fp32_peak), ("int8", int8, int8_peak)):
             bare = bare_figures(bundle, cores, 8, args.repeats)
             print(f"{name} bare: {json.dumps(bare.to_json())}", flush=True)
+            paired = PairedBare(session(bundle, cores), num_frames, size)
             served = serve_and_measure(bundle, work / f"serve_{name}.log", num_frames=num_frames, size=size,
                                        repeats=args.repeats, clients=8, rounds=args.rounds,
-                                       env=SERVE_ENV)  # fmt: skip
+                                       env=SERVE_ENV, paired=paired.seconds)  # fmt: skip
+            del paired  # its arena holds a clip's activations
+            assert served.paired_bare_median_s is not None
             figures: dict[str, Any] = {
                 "bare": bare.to_json(),
                 "served": served.__dict__,
-                "latency_ratio": served.latency_best_s / bare.best_latency_s,
+                # Served median over the bare median of the runs made between the served requests (same
+                # clips, the every-core session: the best bare latency on a big model).
+                "latency_ratio": served.latency_median_s / served.paired_bare_median_s,
                 "throughput_ratio": served.throughput_clips_per_s / bare.best_throughput,
-                # The served path's own configuration (one run with every core, one clip per run) run bare.
-                "throughput_ratio_same_config": served.throughput_clips_per_s * bare.latency_all_threads_s,
                 "achieved_gflops": bare.best_throughput * gflops,
                 "fraction_of_matmul_peak": bare.best_throughput * gflops / peak,
                 "served_fraction_of_matmul_peak": served.throughput_clips_per_s * gflops / peak,
             }
             result[name] = figures
-            print(f"{name} served: ready {served.start_to_ready_s} s, latency {served.latency_best_s:.2f} s "
-                  f"(/ bare best {bare.best_latency_s:.2f} s = {figures['latency_ratio']:.2f}, goal <= 1.1), "
+            print(f"{name} served: ready {served.start_to_ready_s} s, latency median {served.latency_median_s:.2f} s "
+                  f"(/ paired bare {served.paired_bare_median_s:.2f} s = {figures['latency_ratio']:.2f}, goal <= 1.1), "
                   f"8 clients {served.throughput_clips_per_s:.3f} clips/s (/ bare best {bare.best_throughput:.3f} = "
-                  f"{figures['throughput_ratio']:.2f}, goal >= 0.95; / bare 1 clip x {cores} threads "
-                  f"{1 / bare.latency_all_threads_s:.3f} = {figures['throughput_ratio_same_config']:.2f}), "
+                  f"{figures['throughput_ratio']:.2f}, goal >= 0.95), "
                   f"peak RSS {served.peak_rss_gib} GiB, "
                   f"{100 * figures['fraction_of_matmul_peak']:.1f} % of the {name} matmul peak "
                   f"({peak:.0f} G/s)", flush=True)  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,9 @@ class ServedFigures:
     throughput_clips_per_s: float  # `clients` clients, each `rounds` clips back to back
     clients: int
     peak_rss_gib: float  # VmHWM of the server process
+    # Bare runs made between the served latency requests (one after each): the latency ratio is taken over
+    # these pairs, so a neighbour's load that comes and goes hits both sides alike.
+    paired_bare_median_s: float | None = None
 
 
 def _peak_rss_gib(pid: int) -> float:
@@ -42,12 +46,17 @@ async def _post(client: httpx.AsyncClient, url: str, body: bytes) -> float:
 
 
 async def _drive(
-    url: str, num_frames: int, size: int, repeats: int, clients: int, rounds: int
-) -> tuple[list[float], float]:
+    url: str, num_frames: int, size: int, repeats: int, clients: int, rounds: int,
+    paired: Callable[[int], float] | None,
+) -> tuple[list[float], list[float], float]:  # fmt: skip
     bodies = [frames_body(i, num_frames, size) for i in range(max(repeats, clients) + 1)]
     async with httpx.AsyncClient(timeout=httpx.Timeout(1800.0)) as client:
         await _post(client, url, bodies[-1])  # the first real request of the largest-but-one path
-        latencies = [await _post(client, url, bodies[i]) for i in range(repeats)]
+        latencies, bare = [], []
+        for i in range(repeats):
+            latencies.append(await _post(client, url, bodies[i]))
+            if paired is not None:
+                bare.append(await asyncio.to_thread(paired, i))
 
         async def one_client(index: int) -> None:
             for _ in range(rounds):
@@ -56,13 +65,15 @@ async def _drive(
         started = time.perf_counter()
         await asyncio.gather(*(one_client(i) for i in range(clients)))
         throughput = clients * rounds / (time.perf_counter() - started)
-    return latencies, throughput
+    return latencies, bare, throughput
 
 
 def serve_and_measure(
     bundle: Path, log: Path, *, num_frames: int, size: int, repeats: int, clients: int, rounds: int,
-    env: dict[str, str] | None = None,
+    env: dict[str, str] | None = None, paired: Callable[[int], float] | None = None,
 ) -> ServedFigures:  # fmt: skip
+    """`paired(i)`, when given, runs clip `i` bare and returns its seconds; it is called after each served
+    latency request."""
     port = free_port()
     values = {"VIDEOPRISM_BUNDLE": str(bundle), "VIDEOPRISM_CACHE": "none",
               "VIDEOPRISM_VIDEO_MAX_BATCH_SIZE": "8", **(env or {})}  # fmt: skip
@@ -71,12 +82,15 @@ def serve_and_measure(
     server.start(timeout_s=1200)
     ready_s = time.perf_counter() - started
     try:
-        latencies, throughput = asyncio.run(
-            _drive(f"http://127.0.0.1:{port}/v1/embed/video", num_frames, size, repeats, clients, rounds)
+        latencies, bare, throughput = asyncio.run(
+            _drive(
+                f"http://127.0.0.1:{port}/v1/embed/video", num_frames, size, repeats, clients, rounds, paired
+            )
         )
         peak = _peak_rss_gib(server.pid)
     finally:
         server.stop()
     return ServedFigures(
-        round(ready_s, 1), min(latencies), statistics.median(latencies), throughput, clients, peak
-    )
+        round(ready_s, 1), min(latencies), statistics.median(latencies), throughput, clients, peak,
+        statistics.median(bare) if bare else None,
+    )  # fmt: skip
