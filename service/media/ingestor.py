@@ -25,6 +25,7 @@ from service.media.ffmpeg_binary import find_ffmpeg
 from service.media.frame_stream import StreamJob, stream_windows
 from service.media.image_decode import decode_image
 from service.media.models import FetchedMedia, Frames, MediaInfo, Segment
+from service.media.mp4_index import read_mp4_index
 from service.media.probe import interpret_probe, probe_command, too_many_frames
 from service.media.process_groups import ChildTracker
 from service.media.process_runner import OutputOverflowError, ProcessLimits, ProcessResult
@@ -150,17 +151,19 @@ class MediaIngestor:
     async def open_media(self, media: FetchedMedia) -> MediaInfo:
         """Probe `media`: stream facts and the caps (duration, pixels, frames, codec allow-list).
 
-        Raises unsupported_media, no_video_stream, media_too_long, resolution_too_large, decode_failed.
+        A plain MP4/MOV is read from its `moov` index in-process; anything else (or `in_process_index`
+        off) runs the ffmpeg probe. Both give the same MediaInfo and the same coded errors: unsupported_media,
+        no_video_stream, media_too_long, resolution_too_large, decode_failed.
         """
-        argv, limits = probe_command(media.path, self.settings, find_ffmpeg(self.settings))
         with span("probe", **{"media.bytes": media.size_bytes}) as probe_span:
-            async with self._decodes:
-                try:
-                    result = await run_limited_async(argv, limits, self._children)
-                except OutputOverflowError as exc:
-                    raise too_many_frames(self.settings) from exc
-            # Parsing a long video's packet list takes a while: off the event loop.
-            info = await asyncio.to_thread(interpret_probe, result, self.settings)
+            info = None
+            if self.settings.in_process_index:
+                probe_span.set_attribute("media.probe_path", "index")
+                # A thread: a long video's tables take milliseconds to walk, too long for the event loop.
+                info = await asyncio.to_thread(read_mp4_index, media.path, self.settings)
+            if info is None:
+                probe_span.set_attribute("media.probe_path", "ffmpeg")
+                info = await self._probe_process(media)
             probe_span.set_attributes(
                 {
                     "video.codec": info.codec,
@@ -170,6 +173,16 @@ class MediaIngestor:
                 }
             )
         return info
+
+    async def _probe_process(self, media: FetchedMedia) -> MediaInfo:
+        argv, limits = probe_command(media.path, self.settings, find_ffmpeg(self.settings))
+        async with self._decodes:
+            try:
+                result = await run_limited_async(argv, limits, self._children)
+            except OutputOverflowError as exc:
+                raise too_many_frames(self.settings) from exc
+        # Parsing a long video's packet list takes a while: off the event loop.
+        return await asyncio.to_thread(interpret_probe, result, self.settings)
 
     async def probe(self, media: FetchedMedia) -> MediaInfo:
         """Same as `open_media` (kept for existing callers)."""

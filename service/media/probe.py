@@ -6,12 +6,10 @@ variable frame rate), finds keyframes for the seek strategy, and checks the caps
 
 from __future__ import annotations
 
-import itertools
 import re
 from pathlib import Path
 
 from service.errors import (
-    DecodeFailedError,
     MediaTooLongError,
     NoVideoStreamError,
     ResolutionTooLargeError,
@@ -21,8 +19,8 @@ from service.media.ffmpeg_args import compile_command, open_input
 from service.media.models import MediaInfo
 from service.media.process_runner import OutputOverflowError, ProcessLimits, ProcessResult, run_limited
 from service.media.settings import MediaSettings
+from service.media.stream_checks import NOPTS, checked_media_info
 
-_NOPTS = -(2**63)
 _KEY = 0x1
 _DISCARD = 0x4
 _BYTES_PER_PACKET_LINE = 160
@@ -74,8 +72,7 @@ def probe_media(path: Path, settings: MediaSettings, ffmpeg: Path) -> MediaInfo:
 
 def _parse(text: str, settings: MediaSettings) -> MediaInfo:
     header: dict[str, str] = {}
-    frames: list[tuple[int, bool]] = []  # (pts, keyframe)
-    end_pts = _NOPTS
+    frames: list[tuple[int, int, bool]] = []  # (pts, duration, keyframe)
     prev_end = 0
     for line in text.splitlines():
         if line.startswith("#"):
@@ -96,47 +93,15 @@ def _parse(text: str, settings: MediaSettings) -> MediaInfo:
                 flags = int(extra[2:], 16)
         if flags & _DISCARD:
             continue
-        if pts == _NOPTS:
-            pts = dts if dts != _NOPTS else prev_end
+        if pts == NOPTS:
+            pts = dts if dts != NOPTS else prev_end
         prev_end = pts + max(duration, 0)
-        end_pts = max(end_pts, prev_end)
-        frames.append((pts, bool(flags & _KEY)))
+        frames.append((pts, duration, bool(flags & _KEY)))
     if header.get("media_type", "video") != "video":
         raise NoVideoStreamError("the file has no video stream")
     width, height = _dimensions(header.get("dimensions", ""))
-    if width * height > settings.max_pixels:
-        raise ResolutionTooLargeError(f"{width}x{height} exceeds {settings.max_pixels} pixels")
-    if width <= 0 or height <= 0:
-        raise DecodeFailedError("the video stream has no frame size")
-    if not frames:
-        raise DecodeFailedError("the video stream has no frames")
-    if len(frames) > settings.max_frames:
-        raise MediaTooLongError(f"more than {settings.max_frames} frames")
     codec = header.get("codec_id", "unknown")
-    if codec not in settings.codec_allowlist:
-        raise UnsupportedMediaError(
-            f"video codec {codec!r} is not accepted; allowed: {', '.join(settings.codec_allowlist)}"
-        )
-    time_base = _time_base(header.get("tb", ""))
-    frames.sort(key=lambda f: f[0])
-    pts_sorted = tuple(p for p, _ in frames)
-    if end_pts <= pts_sorted[-1]:
-        # Missing durations: assume the last frame lasts as long as the median gap (or 1/25 s alone).
-        gaps = sorted(b - a for a, b in itertools.pairwise(pts_sorted) if b > a)
-        fallback = gaps[len(gaps) // 2] if gaps else max(1, time_base[1] // (25 * time_base[0]))
-        end_pts = pts_sorted[-1] + fallback
-    info = MediaInfo(
-        codec=codec,
-        width=width,
-        height=height,
-        time_base=time_base,
-        frame_pts=pts_sorted,
-        keyframes=tuple(i for i, (_, key) in enumerate(frames) if key),
-        end_pts=end_pts,
-    )
-    if info.duration_s > settings.max_duration_s:
-        raise MediaTooLongError(f"{info.duration_s:.1f} s exceeds {settings.max_duration_s:.0f} s")
-    return info
+    return checked_media_info(codec, width, height, _time_base(header.get("tb", "")), frames, settings)
 
 
 def _dimensions(text: str) -> tuple[int, int]:
@@ -144,8 +109,6 @@ def _dimensions(text: str) -> tuple[int, int]:
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
-def _time_base(text: str) -> tuple[int, int]:
+def _time_base(text: str) -> tuple[int, int] | None:
     m = re.fullmatch(r"(\d+)/(\d+)", text)
-    if not m or int(m.group(1)) == 0 or int(m.group(2)) == 0:
-        raise DecodeFailedError("the video stream has no usable time base")
-    return int(m.group(1)), int(m.group(2))
+    return (int(m.group(1)), int(m.group(2))) if m else None

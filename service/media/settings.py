@@ -51,6 +51,9 @@ class MediaSettings(_Frozen):
     # Streaming decodes of long videos: no frame for this long means the decoder is stuck.
     decode_stall_timeout_s: float = Field(default=20.0, gt=0)
     probe_timeout_s: float = Field(default=20.0, gt=0)
+    # Probe plain (non-fragmented) MP4/MOV files from their `moov` index in-process, sparing a process start;
+    # anything else, or False here, runs the ffmpeg probe (docs/media.md, "Two probe paths").
+    in_process_index: bool = True
     max_concurrent_decodes: int = Field(default=2, gt=0)
     decoder_threads: int = Field(default=0, ge=0)  # 0: ffmpeg picks
     memory_limit_bytes: int = Field(default=4 * 1024**3, gt=0)  # RLIMIT_AS of each ffmpeg process

@@ -126,7 +126,8 @@ async def test_stream_matches_the_whole_list_api(videos: VideoFactory, settings:
 
 
 async def test_cancelling_the_probe_kills_it(videos: VideoFactory, settings: MediaSettings) -> None:
-    async with MediaIngestor(settings) as ing:
+    # The ffmpeg probe process: with the in-process index an MP4 never starts one.
+    async with MediaIngestor(settings.model_copy(update={"in_process_index": False})) as ing:
         media = await ing.from_bytes(videos.get("long").read_bytes())  # 63 000 packets to demux
         task = asyncio.create_task(ing.open_media(media))
         await settle(lambda: bool(ffmpeg_children()), within_s=5.0)
