@@ -152,6 +152,8 @@ def _keyframes(sync: npt.NDArray[np.uint32] | None, n: int) -> Mask:
 def _end_byte(t: TrackTables, n: int) -> int:
     table = t.stsc.astype(np.int64)
     chunks = len(t.chunk_offsets)
+    if chunks > n:
+        raise LayoutError("more chunks than samples")  # every chunk holds a sample; also bounds the arrays
     if len(table) == 0 or chunks == 0 or int(table[0, 0]) != 1:
         raise LayoutError("stsc does not start at chunk 1")
     firsts, per_chunk, descs = table[:, 0], table[:, 1], table[:, 2]
