@@ -68,7 +68,7 @@ class ServiceContext:
         self._cache: EmbeddingCache | None = None
         self._media: MediaIngestor | None = None
         self._jobs: JobService | None = None
-        self._admission = Admission(settings.max_in_flight, self.models.queue_full)
+        self._admission = Admission(settings.max_in_flight, self.models.is_overloaded)
         self.metrics.in_flight.set_function(lambda: self._admission.count)
         self.keys = KeyStore(settings.api_key_values(), settings.api_keys_file)
         self.rate_limiter = RateLimiter(settings.rate_limit_settings())
@@ -119,7 +119,7 @@ class ServiceContext:
             self.phase = Phase.FAILED
             raise
         prefix = self._cache.key_prefix if self._cache is not None else "vp"
-        self._jobs = JobService.build(settings, lambda: self.core, prefix)
+        self._jobs = JobService.build(settings, self.lease, prefix)
         self._jobs.start()
         if self.phase is Phase.LOADING:
             self.phase = Phase.READY
@@ -158,14 +158,22 @@ class ServiceContext:
         if self.phase is not Phase.STOPPED:
             self.phase = Phase.DRAINING
 
-    def check_capacity(self, kind: str | None = None) -> None:
-        """`overloaded` beyond `max_in_flight`, or when every model's `kind` queue is full."""
-        self._admission.check_capacity(kind)
+    def check_capacity(self, endpoint: str | None = None) -> None:
+        """`overloaded` beyond `max_in_flight`, or when every model's batcher that `endpoint` (an HTTP
+        path or a gRPC method) feeds is overloaded."""
+        self._admission.check_capacity(endpoint)
 
-    def admit(self, *, limited: bool = True, kind: str | None = None) -> AbstractAsyncContextManager[None]:
+    def admit(
+        self, *, limited: bool = True, endpoint: str | None = None
+    ) -> AbstractAsyncContextManager[None]:
         """Wraps one front-door request (service/admission.py): refused while draining and, when
         `limited`, beyond capacity; counted until it completes."""
-        return self._admission.admit(limited=limited, kind=kind)
+        return self._admission.admit(limited=limited, endpoint=endpoint)
+
+    def check_video_count(self, count: int) -> None:
+        """The per-request video limit; the upload route asks before it reads the files."""
+        if not 0 < count <= self.settings.max_videos_per_request:
+            raise InvalidRequestError(f"send 1 to {self.settings.max_videos_per_request} videos per request")
 
     async def embed_videos(
         self,
@@ -176,18 +184,17 @@ class ServiceContext:
         timeout_s: float | None = None,
         core: InferenceCore | None = None,
     ) -> list[VideoEmbeddingResult]:
-        """Embeds a batch of videos concurrently on `core` (a leased model; None: the default). An error
-        confined to one video becomes that item's result; an error about the server or the request as a
-        whole (overloaded, draining, ...) fails the request."""
-        if not items or len(items) > self.settings.max_videos_per_request:
-            raise InvalidRequestError(f"send 1 to {self.settings.max_videos_per_request} videos per request")
+        """Embeds a batch of videos concurrently on `core` (a leased model; None: the default) through its
+        video pipeline. An error confined to one video becomes that item's result; an error about the
+        server or the request as a whole (overloaded, draining, ...) fails the request."""
+        self.check_video_count(len(items))
         if core is None:
             with self.lease() as model:
                 return await self.embed_videos(items, options, api=api, timeout_s=timeout_s, core=model.core)
         deadline = self._deadline(timeout_s)
+        video = core.video  # draining / not ready fail the request here
         outcomes = await asyncio.gather(
-            *(core.embed_video(item, options, deadline=deadline, api=api) for item in items),
-            return_exceptions=True,
+            *(video.embed(item, options, deadline, api=api) for item in items), return_exceptions=True
         )
         results: list[VideoEmbeddingResult] = []
         for outcome in outcomes:

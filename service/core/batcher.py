@@ -25,34 +25,20 @@ import logging
 import time
 from collections import deque
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
 from typing import Generic
 
+from service.core.batch_item import Pending, fail_item, trace_item
 from service.core.engines import Engine, ItemT
 from service.core.metrics import CoreMetrics
 from service.core.settings import BatcherSettings
 from service.core.types import Deadline, Vector
 from service.errors import DeadlineExceededError, DrainingError, InternalError, OverloadedError, ServiceError
-from service.tracing import record_span, recording
+from service.tracing import recording
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(eq=False)
-class _Pending(Generic[ItemT]):
-    item: ItemT
-    cost: int
-    deadline: Deadline
-    enqueued_at: float
-    future: asyncio.Future[Vector] = field(repr=False)
-    # deque.remove on a missing item formats the item's repr (numpy arrays!) into the ValueError, so
-    # membership is tracked here instead of discovered by trying.
-    queued: bool = True
-    # False once the caller stopped waiting (answered, expired or gone). Read by the worker thread to skip
-    # an item of a batch that waited behind another; a stale read only means the item is computed anyway.
-    wanted: bool = True
-    # For the trace: (monotonic time the batch was answered, seconds the engine ran, items in the batch).
-    ran: tuple[float, float, int] | None = None
+# Refused work is told to come back after this long; a queue that is full now drains within seconds.
+OVERLOADED_RETRY_AFTER_S = 1.0
 
 
 class DynamicBatcher(Generic[ItemT]):
@@ -65,13 +51,13 @@ class DynamicBatcher(Generic[ItemT]):
         self.settings = settings
         self._metrics = metrics
         self._executor = executor
-        self._queue: deque[_Pending[ItemT]] = deque()
+        self._queue: deque[Pending[ItemT]] = deque()
         self._queued_cost = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         # Batches handed to the worker thread and not yet answered, by their executor future.
-        self._in_flight: dict[asyncio.Future[tuple[list[Vector | None], float]], list[_Pending[ItemT]]] = {}
+        self._in_flight: dict[asyncio.Future[tuple[list[Vector | None], float]], list[Pending[ItemT]]] = {}
 
     @property
     def kind(self) -> str:
@@ -81,8 +67,25 @@ class DynamicBatcher(Generic[ItemT]):
     def queue_depth(self) -> int:
         return len(self._queue)
 
-    def free_slots(self) -> int:
-        return self.settings.max_queue_size - len(self._queue)
+    def is_overloaded(self, items: int = 1) -> bool:
+        """Whether the queue has no room for `items` more: the one overload decision. The doors ask it
+        (through the core and the model registry) before reading a request, the pipelines before
+        submitting a request's items, `submit` before queueing one."""
+        return len(self._queue) + items > self.settings.max_queue_size
+
+    def refuse_if_overloaded(self, items: int = 1) -> None:
+        """`overloaded` (429 / RESOURCE_EXHAUSTED, retry after a second) when `is_overloaded(items)`."""
+        if self.is_overloaded(items):
+            more = "" if items == 1 else f": no room for {items} items"
+            raise OverloadedError(
+                f"{self.kind} queue is full ({self.settings.max_queue_size}){more}",
+                retry_after_s=OVERLOADED_RETRY_AFTER_S,
+            )
+
+    @property
+    def busy(self) -> bool:
+        """Work queued or running: a draining core lets it finish before closing."""
+        return bool(self._queue or self._in_flight)
 
     def batch_sizes(self, min_item_cost: int) -> list[int]:
         """Every batch size this batcher can produce given its cost cap: the shapes to warm up."""
@@ -102,7 +105,7 @@ class DynamicBatcher(Generic[ItemT]):
         while self._queue:
             pending = self._queue.popleft()
             pending.queued = False
-            self._fail(pending, DrainingError("server is shutting down"))
+            fail_item(pending, DrainingError("server is shutting down"))
         self._queued_cost = 0
         if self._task is not None:
             self._task.cancel()
@@ -111,7 +114,7 @@ class DynamicBatcher(Generic[ItemT]):
             self._task = None
         for batch in self._in_flight.values():
             for pending in batch:
-                self._fail(pending, DrainingError("server is shutting down"))
+                fail_item(pending, DrainingError("server is shutting down"))
         self._in_flight.clear()
         self._metrics.queue_depth(self.kind, 0)
 
@@ -119,15 +122,12 @@ class DynamicBatcher(Generic[ItemT]):
         if self._closed:
             raise DrainingError("server is shutting down")
         self.engine.validate(item)
-        if len(self._queue) >= self.settings.max_queue_size:
-            raise OverloadedError(
-                f"{self.kind} queue is full ({self.settings.max_queue_size})", retry_after_s=1.0
-            )
+        self.refuse_if_overloaded()
         remaining = deadline.remaining()
         if remaining <= 0:
             raise DeadlineExceededError("deadline passed before the request was queued")
         loop = asyncio.get_running_loop()
-        pending = _Pending(item, self.engine.cost(item), deadline, time.monotonic(), loop.create_future())
+        pending = Pending(item, self.engine.cost(item), deadline, time.monotonic(), loop.create_future())
         self._queue.append(pending)
         self._queued_cost += pending.cost
         self._metrics.queue_depth(self.kind, len(self._queue))
@@ -143,26 +143,15 @@ class DynamicBatcher(Generic[ItemT]):
             timer.cancel()
             self._discard(pending)
             if recording():
-                self._trace(pending)
+                trace_item(pending, self.kind)
 
-    def _trace(self, pending: _Pending[ItemT]) -> None:
-        """`queue_wait` and `inference` spans of one item, in its caller's trace: the batch ran on a
-        worker thread for several requests, so its interval is recorded after the fact."""
-        kind = {"batcher.kind": self.kind}
-        if pending.ran is None:  # expired, refused or cancelled before its batch ran
-            record_span("queue_wait", pending.enqueued_at, time.monotonic(), **kind)
-            return
-        answered, seconds, size = pending.ran
-        record_span("queue_wait", pending.enqueued_at, answered - seconds, **kind)
-        record_span("inference", answered - seconds, answered, **kind, **{"batch.size": size})
-
-    def _expire(self, pending: _Pending[ItemT]) -> None:
-        self._fail(
+    def _expire(self, pending: Pending[ItemT]) -> None:
+        fail_item(
             pending,
             DeadlineExceededError(f"deadline passed while the {self.kind} request was queued or running"),
         )
 
-    def _discard(self, pending: _Pending[ItemT]) -> None:
+    def _discard(self, pending: Pending[ItemT]) -> None:
         if not pending.queued:
             return  # already taken into a batch or failed by the loop
         self._queue.remove(pending)
@@ -203,14 +192,14 @@ class DynamicBatcher(Generic[ItemT]):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
-    def _pop_head(self) -> _Pending[ItemT]:
+    def _pop_head(self) -> Pending[ItemT]:
         head = self._queue.popleft()
         head.queued = False
         self._queued_cost -= head.cost
         return head
 
-    def _take_batch(self) -> list[_Pending[ItemT]]:
-        batch: list[_Pending[ItemT]] = []
+    def _take_batch(self) -> list[Pending[ItemT]]:
+        batch: list[Pending[ItemT]] = []
         cost = 0
         cap = self.settings.max_batch_cost
         limit = self.settings.max_batch_size
@@ -225,7 +214,7 @@ class DynamicBatcher(Generic[ItemT]):
                 continue
             if head.deadline.expired():
                 self._pop_head()
-                self._fail(
+                fail_item(
                     head, DeadlineExceededError(f"deadline passed while the {self.kind} request was queued")
                 )
                 continue
@@ -250,7 +239,7 @@ class DynamicBatcher(Generic[ItemT]):
             self._in_flight[future] = batch
             future.add_done_callback(self._answer)
 
-    def _run(self, batch: list[_Pending[ItemT]]) -> tuple[list[Vector | None], float]:
+    def _run(self, batch: list[Pending[ItemT]]) -> tuple[list[Vector | None], float]:
         """On the worker thread. A batch that waited behind another may hold items whose caller has gone
         or whose deadline passed meanwhile: they are left out, so they never cost compute. Timed here so
         the figure is the engine's, not the executor queue's."""
@@ -274,7 +263,7 @@ class DynamicBatcher(Generic[ItemT]):
             return  # closed meanwhile: its callers were already failed with `draining`
         if future.cancelled():
             for pending in batch:
-                self._fail(pending, DrainingError("server is shutting down"))
+                fail_item(pending, DrainingError("server is shutting down"))
             return
         exc = future.exception()
         if exc is not None:
@@ -286,7 +275,7 @@ class DynamicBatcher(Generic[ItemT]):
             )
             self._metrics.batch_ran(self.kind, len(batch), sum(p.cost for p in batch), 0.0)
             for pending in batch:
-                self._fail(pending, error)
+                fail_item(pending, error)
             return
         outputs, seconds = future.result()
         ran = [(p, o) for p, o in zip(batch, outputs, strict=True) if o is not None]
@@ -297,14 +286,9 @@ class DynamicBatcher(Generic[ItemT]):
                 pending.ran = timing
         for pending, output in zip(batch, outputs, strict=True):
             if output is None:
-                self._fail(
+                fail_item(
                     pending,
                     DeadlineExceededError(f"deadline passed while the {self.kind} request was queued"),
                 )
             elif not pending.future.done():
                 pending.future.set_result(output)
-
-    @staticmethod
-    def _fail(pending: _Pending[ItemT], error: ServiceError) -> None:
-        if not pending.future.done():
-            pending.future.set_exception(error)

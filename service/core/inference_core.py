@@ -1,5 +1,6 @@
-"""The engine both front doors share: lifecycle (start → ready → drain), request accounting and the public
-calls. Front doors stay thin: they parse, call `embed_texts` / `embed_video`, and map errors.
+"""The compute both front doors share: lifecycle (start → ready → drain), the pipelines and whether a
+batcher is overloaded. Requests are admitted, counted and waited for by `ServiceContext` (service/app.py),
+which takes the video pipeline from `video`; `embed_video` is the same call for in-process users.
 
 Request-level failures (not ready, draining, invalid or oversize request, overloaded) raise a
 `ServiceError`; failures of one item (a text or a video: fetch, decode, deadline) are returned in that
@@ -20,7 +21,7 @@ from service.core.engine_sizing import build_sized_engines, resolved_for_prebuil
 from service.core.engines import Engine
 from service.core.media_port import MediaPort
 from service.core.metrics import CoreMetrics, NullMetrics
-from service.core.request_scope import InFlight, RequestScope
+from service.core.request_scope import RequestScope
 from service.core.running import RunningCore, assemble
 from service.core.runtime_selection import RuntimeEnvironment
 from service.core.settings import CoreSettings
@@ -34,11 +35,9 @@ from service.core.types import (
     VideoOptions,
     VideoStreamItem,
 )
-from service.errors import DrainingError, InvalidRequestError, NotReadyError, OverloadedError
+from service.core.video_pipeline import VideoPipeline
+from service.errors import DrainingError, InvalidRequestError, NotReadyError
 from videoprism_bundle.loader import Bundle
-
-# Refused requests are told to come back after this long; a queue that is full now drains within seconds.
-_RETRY_AFTER_S = 1.0
 
 
 class InferenceCore:
@@ -62,7 +61,6 @@ class InferenceCore:
         self._environment = environment
         self._running: RunningCore | None = None
         self._draining = False
-        self._in_flight = InFlight()
 
     @classmethod
     def create(
@@ -97,10 +95,6 @@ class InferenceCore:
     def draining(self) -> bool:
         return self._draining
 
-    @property
-    def in_flight(self) -> int:
-        return self._in_flight.count
-
     async def start(self) -> None:
         """Loads the sessions, chooses the parallelism from the model's cost and warms up off the event
         loop; ready afterwards."""
@@ -117,16 +111,14 @@ class InferenceCore:
         self.metrics.model_loaded(self.model_info())
 
     async def drain(self, deadline_s: float) -> bool:
-        """Stops accepting work, lets in-flight requests finish for up to `deadline_s`, then fails what is
-        left with `draining` and stops the batchers. True when everything finished in time."""
+        """Stops accepting work, lets what the batchers hold finish for up to `deadline_s`, then fails what
+        is left with `draining` and stops them. True when everything finished in time. The core counts no
+        requests: the service waits for its own (admission, model leases) before draining a core."""
         self._draining = True
-        finished = True
-        try:
-            await asyncio.wait_for(self._in_flight.idle.wait(), deadline_s)
-        except TimeoutError:
-            finished = False
-        if self._running is not None:
-            await self._running.close()
+        if self._running is None:
+            return True
+        finished = await self._running.settle(deadline_s)
+        await self._running.close()
         return finished
 
     def model_info(self) -> ModelInfo:
@@ -158,8 +150,7 @@ class InferenceCore:
                 raise InvalidRequestError(f"send 1 to {self.settings.max_texts_per_request} texts")
             if any(len(t) > self.settings.max_text_chars for t in texts):
                 raise InvalidRequestError(f"texts are limited to {self.settings.max_text_chars} characters")
-            if running.text_batcher.free_slots() < len(texts):
-                raise OverloadedError("text queue is full", retry_after_s=_RETRY_AFTER_S)
+            running.text_batcher.refuse_if_overloaded(len(texts))
             deadline = deadline or Deadline.after(self.settings.default_deadline_s)
             if len(texts) == 1:
                 # The common single-text call skips gather's task and callbacks.
@@ -176,6 +167,11 @@ class InferenceCore:
             raise InvalidRequestError("this bundle has no text encoder")
         return [running.text.tokenizer.decode_ids(row) for row in rows]
 
+    @property
+    def video(self) -> VideoPipeline:
+        """The video pipeline, for one request; raises `draining` / `not_ready` when it takes no work."""
+        return self._accepting().video
+
     async def embed_video(
         self,
         item: VideoItem,
@@ -184,12 +180,9 @@ class InferenceCore:
         deadline: Deadline | None = None,
         api: str = "core",
     ) -> VideoEmbeddingResult:
-        with self._request(api, "embed_video") as outcome:
-            running = self._accepting()
-            deadline = deadline or Deadline.after(self.settings.default_deadline_s)
-            result = await running.video.embed(item, options or VideoOptions(), deadline)
-            outcome.code = result.error.code if result.error is not None else "ok"
-            return result
+        """One video, for in-process callers (tools, benchmarks, tests)."""
+        deadline = deadline or Deadline.after(self.settings.default_deadline_s)
+        return await self.video.embed(item, options or VideoOptions(), deadline, api=api)
 
     async def embed_video_segments(
         self,
@@ -211,14 +204,14 @@ class InferenceCore:
                 async for out in stream:
                     yield out
 
-    def queue_full(self, kind: str) -> bool:
-        """Whether the `kind` ("text" / "video") batcher has no free slot: the doors use it to refuse
-        before reading a request, when the refusal is cheap (see ServiceContext.check_capacity)."""
+    def is_overloaded(self, kind: str) -> bool:
+        """Whether the `kind` ("text" / "video") batcher has no room: the doors ask it (through the model
+        registry) to refuse before reading a request, when the refusal is cheap."""
         running = self._running
         if running is None:
             return False
         batcher = running.text_batcher if kind == "text" else running.video_batcher
-        return batcher is not None and batcher.free_slots() <= 0
+        return batcher is not None and batcher.is_overloaded()
 
     def _accepting(self) -> RunningCore:
         if self._draining:
@@ -228,7 +221,7 @@ class InferenceCore:
         return self._running
 
     def _request(self, api: str, method: str) -> RequestScope:
-        return RequestScope(self._in_flight, self.metrics, api, method)
+        return RequestScope(self.metrics, api, method)
 
 
 def _encoder_info(engine: Engine[Any]) -> EncoderInfo:

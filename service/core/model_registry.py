@@ -107,10 +107,10 @@ class ModelRegistry:
         served, any name selects it (OpenAI clients send their own model names)."""
         return Lease(*self._resolve(name, any_name_if_one))
 
-    def queue_full(self, kind: str) -> bool:
-        """True when every served model's `kind` queue is full: only then is a refusal before reading
-        the request (which names the model) right for whichever model it asks for."""
-        return bool(self._slots) and all(s.core.queue_full(kind) for s in self._slots.values())
+    def is_overloaded(self, kind: str) -> bool:
+        """True when every served model's `kind` batcher is overloaded: only then is a refusal before
+        reading the request (which names the model) right for whichever model it asks for."""
+        return bool(self._slots) and all(s.core.is_overloaded(kind) for s in self._slots.values())
 
     def put(self, name: str, core: InferenceCore, path: Path) -> None:
         """Serves `core` under `name` from now on; a core it replaces is retired in the background."""
@@ -137,32 +137,35 @@ class ModelRegistry:
             await asyncio.gather(*list(self._retiring), return_exceptions=True)
 
     async def drain(self, deadline_s: float) -> bool:
-        """Drains every core, served and retiring, within `deadline_s`; True when all finished in time."""
+        """Drains every core, served and retiring, within `deadline_s` (each after its leases are
+        returned, as on a swap); True when all finished in time."""
         outcomes = await asyncio.gather(
-            *(s.core.drain(deadline_s) for s in self._slots.values()),
+            *(self._drain_slot(name, slot, deadline_s) for name, slot in self._slots.items()),
             *list(self._retiring),
             return_exceptions=True,
         )
         return all(outcome is True for outcome in outcomes)
 
     def _retire(self, name: str, slot: _Slot) -> None:
-        task = asyncio.create_task(self._drain_slot(name, slot), name=f"retire-{name}")
+        drained = self._drain_slot(name, slot, self._drain_timeout_s)
+        task = asyncio.create_task(drained, name=f"retire-{name}")
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
 
-    async def _drain_slot(self, name: str, slot: _Slot) -> bool:
+    async def _drain_slot(self, name: str, slot: _Slot, budget_s: float) -> bool:
+        """Waits for the slot's leases (requests and jobs on this engine), then drains its core, all
+        within `budget_s`."""
         started = time.monotonic()
-        leases_returned = True
-        try:
-            await asyncio.wait_for(slot.idle.wait(), self._drain_timeout_s)
-        except TimeoutError:
-            leases_returned = False
-            log.warning(
-                "model %s: %d requests still on the replaced engine at the drain deadline", name, slot.leases
-            )
-        remaining = max(0.0, self._drain_timeout_s - (time.monotonic() - started))
+        leases_returned = slot.idle.is_set()
+        if not leases_returned:
+            try:
+                await asyncio.wait_for(slot.idle.wait(), budget_s)
+                leases_returned = True
+            except TimeoutError:
+                log.warning("model %s: %d requests still on the engine at the deadline", name, slot.leases)
+        remaining = max(0.0, budget_s - (time.monotonic() - started))
         finished = await slot.core.drain(remaining) and leases_returned
-        log.info("model %s: replaced engine drained", name, extra={"all_finished": finished})
+        log.info("model %s: engine drained", name, extra={"all_finished": finished})
         return finished
 
     def _resolve(self, name: str | None, any_name_if_one: bool) -> tuple[str, _Slot]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,8 @@ from videoprism_bundle.loader import Bundle
 
 log = logging.getLogger(__name__)
 
+_SETTLE_POLL_S = 0.01
+
 
 @dataclass
 class RunningCore:
@@ -43,6 +46,16 @@ class RunningCore:
     video: VideoPipeline
     text: TextPipeline | None
     segments: SegmentStreamer
+
+    async def settle(self, timeout_s: float) -> bool:
+        """Waits up to `timeout_s` until neither batcher holds work; True when they emptied in time.
+        Polled: it runs once per drain, and an event per batcher would cost every batch a set()."""
+        give_up = time.monotonic() + timeout_s
+        while self.video_batcher.busy or (self.text_batcher is not None and self.text_batcher.busy):
+            if time.monotonic() >= give_up:
+                return False
+            await asyncio.sleep(_SETTLE_POLL_S)
+        return True
 
     async def close(self) -> None:
         """Stops the batchers (queued work fails) and lets the thread pools go."""

@@ -179,7 +179,7 @@ class SegmentStreamer:
 
     async def _submit(self, frames: npt.NDArray[np.uint8], deadline: Deadline | None) -> Vector:
         limit = deadline or Deadline.after(self._segment_deadline_s)
-        while self._batcher.free_slots() <= 0:
+        while self._batcher.is_overloaded():
             if limit.expired():
                 raise DeadlineExceededError("deadline passed while the video queue was full")
             await asyncio.sleep(_FULL_QUEUE_RETRY_S)

@@ -17,6 +17,7 @@ from service.core.batcher import DynamicBatcher
 from service.core.cache.codec import EmbeddingRecord
 from service.core.cache.keys import SamplingKey
 from service.core.metrics import CoreMetrics
+from service.core.request_scope import RequestScope
 from service.core.single_flight import SingleFlight
 from service.core.types import (
     Deadline,
@@ -39,7 +40,7 @@ from service.core.video_inputs import (
     before,
     bytes_sha256,
 )
-from service.errors import InvalidRequestError, OverloadedError, ServiceError
+from service.errors import InvalidRequestError, ServiceError
 from service.tracing import span
 
 
@@ -66,12 +67,17 @@ class VideoPipeline:
         self._flights = flights
         self._metrics = metrics
 
-    async def embed(self, item: VideoItem, options: VideoOptions, deadline: Deadline) -> VideoEmbeddingResult:
-        sampling = self._inputs.sampling(options)
-        try:
-            outcome = await self._dispatch(item, sampling, deadline)
-        except ServiceError as error:
-            return VideoEmbeddingResult(embedding=None, error=error)
+    async def embed(
+        self, item: VideoItem, options: VideoOptions, deadline: Deadline, *, api: str
+    ) -> VideoEmbeddingResult:
+        """One video. An error confined to it is its result's `error`; the core-call metric counts it by
+        `api` and outcome."""
+        with RequestScope(self._metrics, api, "embed_video") as scope:
+            try:
+                outcome = await self._dispatch(item, self._inputs.sampling(options), deadline)
+            except ServiceError as error:
+                scope.code = error.code
+                return VideoEmbeddingResult(embedding=None, error=error)
         record = outcome.record
         segments = [
             SegmentEmbedding(float(span[0]), float(span[1]), vector.copy())
@@ -165,9 +171,12 @@ class VideoPipeline:
     ) -> VideoOutcome:
         if not clips:
             raise InvalidRequestError("the video produced no frames to embed")
-        if self._batcher.free_slots() < len(clips):
-            raise OverloadedError(f"video queue cannot take {len(clips)} segments now", retry_after_s=1.0)
-        vectors = await asyncio.gather(*(self._batcher.submit(clip, deadline) for clip in clips))
+        self._batcher.refuse_if_overloaded(len(clips))
+        if len(clips) == 1:
+            # The common one-clip video skips gather's task: its clip is queued before this call first yields.
+            vectors = [await self._batcher.submit(clips[0], deadline)]
+        else:
+            vectors = list(await asyncio.gather(*(self._batcher.submit(c, deadline) for c in clips)))
         record = EmbeddingRecord(
             vectors=np.stack(vectors), spans=np.asarray(spans, dtype=np.float64).reshape(-1, 2)
         )

@@ -54,7 +54,9 @@ def generate(out_dir: Path, copy: StubCopy = SERVER) -> dict[str, str]:
         for name in GEN_FILES:
             text = (generated / name).read_text(encoding="utf-8")
             # protoc emits an absolute import rooted at the proto path; each copy lives inside its package.
-            text = text.replace("from videoprism.v1 import embedding_pb2", f"from {copy.package} import embedding_pb2")
+            text = text.replace(
+                "from videoprism.v1 import embedding_pb2", f"from {copy.package} import embedding_pb2"
+            )
             texts[name] = _HEADER + text
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, text in texts.items():

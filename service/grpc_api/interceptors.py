@@ -31,13 +31,6 @@ _REFUSAL_GRACE_S = 1.0
 _REFUSAL_MAX_MESSAGES = 16
 # Metadata is cheap and most wanted under overload, so it is not counted against `max_in_flight`.
 _UNLIMITED_METHODS = frozenset({"/videoprism.v1.EmbeddingService/GetModelInfo"})
-# Unary calls feeding one batcher are refused at once when its queue is full (StreamEmbed is not: a stream
-# has its own flow control and its items wait for room).
-_KIND_OF_METHOD = {
-    "/videoprism.v1.EmbeddingService/EmbedText": "text",
-    "/videoprism.v1.EmbeddingService/EmbedVideo": "video",
-    "/videoprism.v1.EmbeddingService/UploadVideo": "video",
-}
 
 
 def _metadata(details: grpc.HandlerCallDetails) -> dict[str, str]:
@@ -79,7 +72,7 @@ class FrontDoorInterceptor(grpc.aio.ServerInterceptor):
             principal = await self._ctx.authorize(metadata.get("authorization"), grpc_scope(method))
             if limited:
                 # Checked here, before the handler deserializes anything, like the key.
-                self._ctx.check_capacity(_KIND_OF_METHOD.get(method))
+                self._ctx.check_capacity(method)
         except ServiceError as error:
             return await self._refusal(continuation, handler_call_details, error, request_id)
         handler = await continuation(handler_call_details)

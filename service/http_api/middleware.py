@@ -31,13 +31,6 @@ OPS_PATHS = frozenset({"/metrics", "/openapi.json", "/docs", "/docs/oauth2-redir
 UPLOAD_PATH = "/v1/embed/video/upload"
 # Only embedding routes count against `max_in_flight`; /v1/models stays answerable under overload.
 EMBED_PATHS = ("/v1/embed/", "/v1/embeddings")
-# The batcher an embedding route feeds: a full queue refuses it at the door, before its body is read.
-_KIND_OF_PATH = {
-    "/v1/embed/text": "text",
-    "/v1/embeddings": "text",
-    "/v1/embed/video": "video",
-    UPLOAD_PATH: "video",
-}
 # Multipart framing (boundaries, part headers, form fields) on top of the file bytes themselves.
 _MULTIPART_OVERHEAD = 1024 * 1024
 
@@ -129,7 +122,7 @@ class FrontDoorMiddleware:
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 raise PayloadTooLargeError(f"request body is larger than {limit} bytes")
-            async with ctx.admit(limited=path.startswith(EMBED_PATHS), kind=_KIND_OF_PATH.get(path)):
+            async with ctx.admit(limited=path.startswith(EMBED_PATHS), endpoint=path):
                 await self._call_limited(scope, receive, send_tracking, limit)
         except ServiceError as error:
             # A drain cut-off can land while the answer is being written; then the connection just ends.

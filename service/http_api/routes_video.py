@@ -21,7 +21,7 @@ from service.core.types import (
 )
 from service.errors import InvalidRequestError, PayloadTooLargeError
 from service.http_api.deps import ContextDep, documented_auth, encode_vector
-from service.http_api.disconnect import unless_disconnected
+from service.http_api.disconnect import ClientWatch
 from service.http_api.schemas import (
     ERROR_RESPONSES,
     EmbedVideoRequest,
@@ -84,9 +84,8 @@ async def _embed(
     options: VideoOptions,
     encoding: str,
 ) -> EmbedVideoResponse:
-    results = await unless_disconnected(
-        request, ctx.embed_videos(items, options, api="http", core=model.core)
-    )
+    async with ClientWatch(request):
+        results = await ctx.embed_videos(items, options, api="http", core=model.core)
     info = model.core.model_info()
     with_segments = options.segment_interval_s is not None
     return to_response(model.name, info.embedding_dim, results, encoding, with_segments=with_segments)
@@ -100,13 +99,16 @@ async def _embed(
     responses=ERROR_RESPONSES,
 )
 async def embed_video(body: EmbedVideoRequest, ctx: ContextDep, request: Request) -> EmbedVideoResponse:
+    options = VideoOptions(
+        start_s=body.clip.start if body.clip else None,
+        end_s=body.clip.end if body.clip else None,
+        segment_interval_s=body.segments.interval_seconds if body.segments else None,
+    )
     with ctx.lease(body.model) as model:
-        return await _embed_json(body, ctx, request, model)
+        return await _embed(request, ctx, model, _json_items(body, model), options, body.encoding)
 
 
-async def _embed_json(
-    body: EmbedVideoRequest, ctx: ContextDep, request: Request, model: Lease
-) -> EmbedVideoResponse:
+def _json_items(body: EmbedVideoRequest, model: Lease) -> list[VideoItem]:
     items: list[VideoItem] = []
     for index, video in enumerate(body.videos):
         if video.url is not None:
@@ -124,12 +126,7 @@ async def _embed_json(
                 items.append(ImageBytes(_b64(image.data or "", f"videos[{index}].image.data")))
         else:
             items.append(VideoBytes(_b64(video.data or "", f"videos[{index}].data")))
-    options = VideoOptions(
-        start_s=body.clip.start if body.clip else None,
-        end_s=body.clip.end if body.clip else None,
-        segment_interval_s=body.segments.interval_seconds if body.segments else None,
-    )
-    return await _embed(request, ctx, model, items, options, body.encoding)
+    return items
 
 
 @router.post(
@@ -156,8 +153,7 @@ async def upload_video(
 ) -> EmbedVideoResponse:
     if clip_start is not None and clip_end is not None and clip_end <= clip_start:
         raise InvalidRequestError("clip_end must be greater than clip_start")
-    if len(files) > ctx.settings.max_videos_per_request:
-        raise InvalidRequestError(f"send 1 to {ctx.settings.max_videos_per_request} videos per request")
+    ctx.check_video_count(len(files))
     items: list[VideoItem] = []
     for upload in files:
         data = await upload.read(ctx.settings.max_upload_bytes + 1)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from service.core.inference_core import InferenceCore
+from service.core.model_registry import Lease
 from service.core.types import StreamedSegment
 from service.core.vectors import normalized_mean
 from service.errors import ServiceError
@@ -30,14 +30,15 @@ class JobRunner:
     def __init__(
         self,
         store: JobStore,
-        core: Callable[[], InferenceCore],
+        lease: Callable[[], Lease],
         callbacks: CallbackSender,
         *,
         concurrency: int,
         visibility_timeout_s: float,
     ) -> None:
         self._store = store
-        self._core = core
+        # The default model, pinned for a job's whole stream so a drain or a reload waits for it.
+        self._lease = lease
         self._callbacks = callbacks
         self._concurrency = concurrency
         self._renew_s = visibility_timeout_s / 3
@@ -119,17 +120,18 @@ class JobRunner:
 
     async def _embed(self, job_id: str, request: JobRequest, first_index: int) -> None:
         total: int | None = None
-        stream = self._core().embed_video_segments(
-            request.item(), request.options, first_index=first_index, api="jobs"
-        )
-        async with contextlib.aclosing(stream):
-            async for out in stream:
-                if total is None:
-                    total = out.segments_total
-                    await self._store.set_running(job_id, total)
-                if isinstance(out, StreamedSegment):
-                    segment = JobSegment(out.index, out.start_s, out.end_s, out.embedding)
-                    await self._store.add_segment(job_id, segment)
+        with self._lease() as model:
+            stream = model.core.embed_video_segments(
+                request.item(), request.options, first_index=first_index, api="jobs"
+            )
+            async with contextlib.aclosing(stream):
+                async for out in stream:
+                    if total is None:
+                        total = out.segments_total
+                        await self._store.set_running(job_id, total)
+                    if isinstance(out, StreamedSegment):
+                        segment = JobSegment(out.index, out.start_s, out.end_s, out.embedding)
+                        await self._store.add_segment(job_id, segment)
         await self._conclude(job_id, total)
 
     async def _conclude(self, job_id: str, total: int | None) -> None:

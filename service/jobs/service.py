@@ -8,7 +8,7 @@ import socket
 import uuid
 from collections.abc import Callable
 
-from service.core.inference_core import InferenceCore
+from service.core.model_registry import Lease
 from service.errors import JobNotFoundError
 from service.jobs.callback import CallbackSender
 from service.jobs.models import JobRequest, JobSegment, JobState
@@ -25,7 +25,7 @@ class JobService:
         self._callbacks = callbacks
 
     @classmethod
-    def build(cls, settings: Settings, core: Callable[[], InferenceCore], key_prefix: str) -> JobService:
+    def build(cls, settings: Settings, lease: Callable[[], Lease], key_prefix: str) -> JobService:
         store: JobStore
         if settings.redis_url:
             consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -46,7 +46,7 @@ class JobService:
         )
         runner = JobRunner(
             store,
-            core,
+            lease,
             callbacks,
             concurrency=settings.jobs_concurrency,
             visibility_timeout_s=settings.jobs_visibility_timeout_s,

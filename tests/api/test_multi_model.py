@@ -6,7 +6,6 @@ route, gRPC), an unknown name is `model_not_found` naming the served models, `/v
 from __future__ import annotations
 
 import base64
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,11 +15,9 @@ import grpc
 import numpy as np
 import pytest
 
-from service.errors import InvalidRequestError
 from service.grpc_api.errors import error_info
 from service.grpc_api.gen import embedding_pb2 as pb
 from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
-from service.model_catalog import BundleEntry, configured_bundles
 from service.settings import DEMO_BUNDLE, Settings
 from tests.api.server_thread import ServerThread
 
@@ -268,34 +265,3 @@ def test_admin_routes_are_off_without_api_keys(two_models: ServerThread) -> None
         error = answer.json()["error"]
         assert error["code"] == "permission_denied" and "SIGHUP" in error["message"]
     assert served == {"demo", "tiny", "demo-int8"}
-
-
-def _listed(value: str) -> Settings:
-    """Settings with VIDEOPRISM_BUNDLES as the environment would give it: one string."""
-    return Settings.model_validate({"bundles": value})
-
-
-def test_bundle_list_forms_and_errors(api_bundle_dir: Path, tmp_path: Path) -> None:
-    models = tmp_path / "models"
-    for name in ("b", "a", ".half-copied"):
-        shutil.copytree(api_bundle_dir, models / name)
-    (models / "notes").mkdir()  # no manifest: not a bundle
-    assert configured_bundles(_listed(str(models))) == [
-        BundleEntry("a", models / "a"),
-        BundleEntry("b", models / "b"),
-    ]
-    assert configured_bundles(_listed("x=/m/x, y=/m/y")) == [
-        BundleEntry("x", Path("/m/x")),
-        BundleEntry("y", Path("/m/y")),
-    ]
-    assert configured_bundles(Settings(bundle=api_bundle_dir)) == [
-        BundleEntry("videoprism-tiny-test", api_bundle_dir)
-    ]
-    for bad, why in (
-        ("x=/m/x,x=/m/y", "names a model twice"),
-        ("x=/m/x,/m/y", "expected name=path"),
-        ("bad name=/m/x", "model name"),
-        (str(tmp_path / "missing"), "neither name=path entries nor a directory"),
-    ):
-        with pytest.raises(InvalidRequestError, match=why):
-            configured_bundles(_listed(bad))

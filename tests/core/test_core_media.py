@@ -3,11 +3,7 @@ of a real video made by ffmpeg, decoded by ffmpeg, embedded by the real ONNX ses
 
 from __future__ import annotations
 
-import functools
-import http.server
-import subprocess
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,32 +15,6 @@ from service.core.media_adapter import MediaIngestorAdapter
 from service.media import MediaIngestor, MediaSettings
 from tests.core.core_factory import started_core
 from videoprism_bundle.loader import Bundle
-
-
-@pytest.fixture(scope="module")
-def video_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("media") / "clip.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "3",
-         "-c:v", "mpeg4", "-pix_fmt", "yuv420p", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
-
-
-@pytest.fixture(scope="module")
-def http_origin(video_file: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(video_file.parent))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/{video_file.name}"
-    server.shutdown()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture

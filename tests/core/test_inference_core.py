@@ -217,7 +217,7 @@ def test_worker_settings_reach_the_batchers() -> None:
     assert (core.video_batcher.workers, core.video_batcher.max_batches_in_flight) == (3, 4)
 
 
-async def test_queue_full_reports_each_batcher(tiny_bundle: Bundle) -> None:
+async def test_is_overloaded_reports_each_batcher(tiny_bundle: Bundle) -> None:
     video_engine = RecordingVideoEngine(tiny_bundle)
     settings = dataclasses.replace(
         FAST_SETTINGS,
@@ -229,13 +229,13 @@ async def test_queue_full_reports_each_batcher(tiny_bundle: Bundle) -> None:
     try:
         running = asyncio.ensure_future(core.embed_video(DecodedFrames(video_engine.clip(1))))
         await asyncio.to_thread(video_engine.started.wait, 5)
-        assert not core.queue_full("video")
+        assert not core.is_overloaded("video")
         queued = asyncio.ensure_future(core.embed_video(DecodedFrames(video_engine.clip(2))))
         await asyncio.sleep(0.05)
-        assert core.queue_full("video") and not core.queue_full("text")
+        assert core.is_overloaded("video") and not core.is_overloaded("text")
         video_engine.gate.set()
         assert all(r.error is None for r in await asyncio.gather(running, queued))
-        assert not core.queue_full("video")
+        assert not core.is_overloaded("video")
     finally:
         video_engine.gate.set()
         await core.drain(1)

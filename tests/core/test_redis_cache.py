@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
@@ -21,14 +20,6 @@ from service.core.cache.redis_backend import RedisBackend
 from tests.core.core_factory import started_core
 from tests.core.redis_server import RedisServer
 from videoprism_bundle.loader import Bundle
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.kill()
 
 
 def _cache(
