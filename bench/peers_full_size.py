@@ -48,6 +48,13 @@ async def _drive(url: str, t: int, s: int, seconds: float) -> list[dict[str, Any
     return rows
 
 
+def clips_per_s(row: dict[str, Any]) -> float:
+    """Clients / mean latency (Little's law for a closed loop). At 6 s a clip a 60 s window completes only
+    about ten requests, so counting completions in the window moves in steps of 0.017 clips/s, more than the
+    differences between servers; the mean latency of those requests resolves them."""
+    return float(row["concurrency"] / (row["mean_ms"] / 1000))
+
+
 def run_full_size(bundle: Path, names: list[str], seconds: float) -> dict[str, Any]:
     manifest = json.loads((bundle / "manifest.json").read_text())
     t, s = manifest["video"]["num_frames"], manifest["video"]["image_size"]
@@ -64,17 +71,17 @@ def run_full_size(bundle: Path, names: list[str], seconds: float) -> dict[str, A
             finally:
                 server.stop()
             for row in table[name]:
-                print(f"  {name:10s} c={row['concurrency']} {row['throughput_rps']:.3f} clips/s p50 "
-                      f"{row['p50_ms'] / 1000:.2f} s {row['outcomes']}", flush=True)  # fmt: skip
+                row["clips_per_s"] = clips_per_s(row)
+                print(f"  {name:10s} c={row['concurrency']} {row['clips_per_s']:.4f} clips/s (clients / mean "
+                      f"latency; {row['throughput_rps']:.3f} counted in the window) p50 {row['p50_ms'] / 1000:.2f} s "
+                      f"{row['outcomes']}", flush=True)  # fmt: skip
     verdict: dict[str, Any] = {}
     peers = [n for n in table if n != "videoprism"]
     if "videoprism" in table and peers:
         ours = {r["concurrency"]: r for r in table["videoprism"]}
-        best_rps = max(
-            r["throughput_rps"] for n in peers for r in table[n] if r["concurrency"] == max(CLIENTS)
-        )
+        best_rps = max(r["clips_per_s"] for n in peers for r in table[n] if r["concurrency"] == max(CLIENTS))
         best_p50 = min(r["p50_ms"] for n in peers for r in table[n] if r["concurrency"] == 1)
-        verdict = {"throughput_ratio": ours[max(CLIENTS)]["throughput_rps"] / best_rps,
+        verdict = {"throughput_ratio": ours[max(CLIENTS)]["clips_per_s"] / best_rps,
                    "latency_ratio": ours[1]["p50_ms"] / best_p50}  # fmt: skip
         verdict["goal_met"] = verdict["throughput_ratio"] >= 1.0 and verdict["latency_ratio"] <= 1.05
         print(f"ours / best peer: throughput at {max(CLIENTS)} clients {verdict['throughput_ratio']:.2f}x (goal >= 1.0), "

@@ -158,6 +158,19 @@ def _script_of(result: str) -> str:
     return parts[0]
 
 
+# Sections written by hand below this marker in docs/performance.md (their benchmarks need prose: pairs of
+# runs, causes, goals): `make report` keeps them and does not add a generic table for their results.
+HAND_WRITTEN_MARKER = "<!-- hand-written sections below: kept by make report -->"
+HAND_WRITTEN_RESULTS = ("url_path", "url_path_imageio", "real_size", "compare_peers_full_size", "tracing")
+
+
+def hand_written_tail(path: Path) -> list[str]:
+    text = path.read_text() if path.exists() else ""
+    if HAND_WRITTEN_MARKER not in text:
+        return [HAND_WRITTEN_MARKER, ""]
+    return [HAND_WRITTEN_MARKER + text.split(HAND_WRITTEN_MARKER, 1)[1].rstrip("\n")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -185,7 +198,7 @@ def main() -> None:
     if "gpu_projection" in results:
         out += projection_section(results["gpu_projection"])
     out += reliability_section(results, img)
-    known = {"compare_peers", "physical_limit", "gpu_projection", *BATCHING_RESULTS}
+    known = {"compare_peers", "physical_limit", "gpu_projection", *BATCHING_RESULTS, *HAND_WRITTEN_RESULTS}
     for name, data in results.items():
         if name in known or name.startswith("reliability_"):
             continue
@@ -217,6 +230,7 @@ def main() -> None:
             "Not in `bench/results/` when this report was built: " + ", ".join(missing) + ".",
             "",
         ]
+    out += hand_written_tail(args.out)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(out) + "\n")
     print(f"wrote {args.out} and {len(list(img.glob('*.png')))} plots under {img}")
