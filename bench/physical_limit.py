@@ -94,39 +94,36 @@ def _rate(fn: Any, seconds: float) -> tuple[float, int]:
     return count / (time.perf_counter() - start), count
 
 
-def matmul_peak(threads: int, n: int, seconds: float) -> float:
-    """GFLOP/s of an n x n x n fp32 MatMul in ONNX Runtime at `threads` intra-op threads."""
-    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, [n, n])
-    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, [n, n])
-    c = helper.make_tensor_value_info("c", TensorProto.FLOAT, [n, n])
+def _ort_gemm_peak(op: str, x: np.ndarray, w: np.ndarray, out: int, threads: int, seconds: float) -> float:
+    """Giga-ops/s (a multiply-add is 2) of x @ w, both n x n, as one `op` node alone in an ONNX Runtime
+    session at `threads` intra-op threads; `out` is the output's ONNX element type."""
+    n = x.shape[0]
+    a = helper.make_tensor_value_info("a", helper.np_dtype_to_tensor_dtype(x.dtype), [n, n])
+    b = helper.make_tensor_value_info("b", helper.np_dtype_to_tensor_dtype(w.dtype), [n, n])
+    c = helper.make_tensor_value_info("c", out, [n, n])
     model = helper.make_model(
-        helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["c"])], "mm", [a, b], [c]),
+        helper.make_graph([helper.make_node(op, ["a", "b"], ["c"])], op, [a, b], [c]),
         opset_imports=[helper.make_opsetid("", 18)],
         ir_version=10,  # the newest onnx writes an IR version older runtimes refuse
     )
     session = _session(model, threads)
-    x = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
-    per_s, _ = _rate(lambda: session.run(None, {"a": x, "b": x}), seconds)
+    per_s, _ = _rate(lambda: session.run(None, {"a": x, "b": w}), seconds)
     return per_s * 2 * n**3 / 1e9
+
+
+def matmul_peak(threads: int, n: int, seconds: float) -> float:
+    """GFLOP/s of an n x n x n fp32 MatMul in ONNX Runtime at `threads` intra-op threads."""
+    x = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    return _ort_gemm_peak("MatMul", x, x, TensorProto.FLOAT, threads, seconds)
 
 
 def matmul_int8_peak(threads: int, n: int, seconds: float) -> float:
-    """GIGA-OP/s (a multiply-add is 2) of an n x n x n uint8 x int8 -> int32 MatMulInteger in ONNX Runtime: the
-    kernel an int8 bundle's dynamically quantized MatMuls run on (VNNI / AMX where the CPU has them)."""
-    a = helper.make_tensor_value_info("a", TensorProto.UINT8, [n, n])
-    b = helper.make_tensor_value_info("b", TensorProto.INT8, [n, n])
-    c = helper.make_tensor_value_info("c", TensorProto.INT32, [n, n])
-    model = helper.make_model(
-        helper.make_graph([helper.make_node("MatMulInteger", ["a", "b"], ["c"])], "mmi", [a, b], [c]),
-        opset_imports=[helper.make_opsetid("", 18)],
-        ir_version=10,
-    )
-    session = _session(model, threads)
+    """GIGA-OP/s of an n x n x n uint8 x int8 -> int32 MatMulInteger in ONNX Runtime: the kernel an int8
+    bundle's dynamically quantized MatMuls run on (VNNI / AMX where the CPU has them)."""
     rng = np.random.default_rng(0)
     x = rng.integers(0, 255, (n, n), dtype=np.uint8)
     w = rng.integers(-127, 127, (n, n), dtype=np.int8)
-    per_s, _ = _rate(lambda: session.run(None, {"a": x, "b": w}), seconds)
-    return per_s * 2 * n**3 / 1e9
+    return _ort_gemm_peak("MatMulInteger", x, w, TensorProto.INT32, threads, seconds)
 
 
 def numpy_peak(n: int, seconds: float) -> float:

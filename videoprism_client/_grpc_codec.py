@@ -50,12 +50,13 @@ def stream_request(item: StreamItem) -> pb.StreamEmbedRequest:
     return pb.StreamEmbedRequest(id=item.id, text=item.text or "")
 
 
-def _vector(values: Any) -> np.ndarray[Any, np.dtype[np.float32]] | None:
-    return np.asarray(values, dtype=np.float32) if len(values) else None
-
-
-def _error(message: Any, has: bool) -> ItemError | None:
-    return ItemError(code=message.code, message=message.message) if has else None
+def _outcome(message: Any) -> dict[str, Any]:
+    """The fields every per-item answer carries: `embedding` (None when the item failed), `cached`, `error`."""
+    if message.HasField("error"):
+        error = ItemError(code=message.error.code, message=message.error.message)
+        return {"embedding": None, "cached": message.cached, "error": error}
+    embedding = np.asarray(message.embedding, dtype=np.float32) if len(message.embedding) else None
+    return {"embedding": embedding, "cached": message.cached, "error": None}
 
 
 def _segments(items: Any) -> list[Segment]:
@@ -66,15 +67,12 @@ def _segments(items: Any) -> list[Segment]:
 
 
 def video_result(item: pb.VideoEmbedding) -> VideoResult:
-    has_error = item.HasField("error")
     return VideoResult(
         index=item.index,
-        embedding=None if has_error else _vector(item.embedding),
         segments=_segments(item.segments),
-        cached=item.cached,
-        error=_error(item.error, has_error),
         segments_total=item.segments_total,
         truncated=item.truncated,
+        **_outcome(item),
     )
 
 
@@ -85,29 +83,12 @@ def video_batch(response: pb.EmbedVideoResponse) -> VideoBatch:
 
 
 def text_batch(response: pb.EmbedTextResponse) -> TextBatch:
-    results = []
-    for item in response.data:
-        has_error = item.HasField("error")
-        results.append(
-            TextResult(
-                index=item.index,
-                embedding=None if has_error else _vector(item.embedding),
-                cached=item.cached,
-                error=_error(item.error, has_error),
-            )
-        )
+    results = [TextResult(index=item.index, **_outcome(item)) for item in response.data]
     return TextBatch(model=response.model, dim=response.dim, results=results)
 
 
 def stream_result(response: pb.StreamEmbedResponse) -> StreamResult:
-    has_error = response.HasField("error")
-    return StreamResult(
-        id=response.id,
-        embedding=None if has_error else _vector(response.embedding),
-        segments=_segments(response.segments),
-        cached=response.cached,
-        error=_error(response.error, has_error),
-    )
+    return StreamResult(id=response.id, segments=_segments(response.segments), **_outcome(response))
 
 
 def model_info(response: pb.GetModelInfoResponse) -> ModelInfo:

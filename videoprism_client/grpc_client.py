@@ -21,10 +21,11 @@ from typing import Any, TypeVar
 import grpc
 
 from videoprism_client import _grpc_codec as codec
+from videoprism_client._client_base import DEFAULT_TIMEOUT_S, AsyncClientBase, SyncClientBase
 from videoprism_client._gen import embedding_pb2 as pb
 from videoprism_client._gen import embedding_pb2_grpc as pb_grpc
 from videoprism_client.long_video import StreamedSegment, StreamedVideo, streamed
-from videoprism_client.retry import Deadline, RetryPolicy, next_wait
+from videoprism_client.retry import RetryPolicy
 from videoprism_client.types import (
     ModelInfo,
     StreamItem,
@@ -37,7 +38,6 @@ from videoprism_client.types import (
 )
 
 T = TypeVar("T")
-DEFAULT_TIMEOUT_S = 120.0
 # Inline videos can be large; the server enforces its own limit, so the client does not impose one.
 _CHANNEL_OPTIONS = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
 
@@ -51,7 +51,7 @@ def _video_request(videos: Iterable[VideoLike], options: VideoOptions | None) ->
     return pb.EmbedVideoRequest(videos=sources, options=codec.options(options))
 
 
-class GrpcClient:
+class GrpcClient(SyncClientBase):
     """Blocking client for "host:port", "grpc://host:port" or "grpcs://host:port" (TLS)."""
 
     def __init__(
@@ -62,9 +62,8 @@ class GrpcClient:
         timeout_s: float | None = DEFAULT_TIMEOUT_S,
         retry: RetryPolicy | None = None,
     ) -> None:
+        super().__init__(timeout_s, retry)
         address, tls = codec.parse_target(target)
-        self.timeout_s = timeout_s
-        self.retry = retry or RetryPolicy()
         self._metadata = _metadata(api_key)
         self._channel = (
             grpc.secure_channel(address, grpc.ssl_channel_credentials(), options=_CHANNEL_OPTIONS)
@@ -73,29 +72,18 @@ class GrpcClient:
         )
         self._stub = pb_grpc.EmbeddingServiceStub(self._channel)
 
-    def __enter__(self) -> GrpcClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def close(self) -> None:
         self._channel.close()
 
     def _call(self, rpc: Callable[..., T], request: Any, timeout_s: float | None) -> T:
-        deadline = Deadline(timeout_s if timeout_s is not None else self.timeout_s)
-        attempt = 0
+        attempts = self._attempts(timeout_s)
         while True:
-            attempt += 1
-            deadline.check(attempt - 1)
+            attempt = attempts.begin()
             try:
-                return rpc(request, timeout=deadline.remaining(), metadata=self._metadata)
+                return rpc(request, timeout=attempts.deadline.remaining(), metadata=self._metadata)
             except grpc.RpcError as exc:
                 error = codec.rpc_error(exc, attempt)
-            wait_s = next_wait(self.retry, deadline, attempt, error)
-            if wait_s is None:
-                raise error
-            time.sleep(wait_s)
+            time.sleep(attempts.wait_after(error))
 
     def embed_videos(
         self,
@@ -146,7 +134,7 @@ class GrpcClient:
             raise codec.rpc_error(exc, 1) from None
 
 
-class AsyncGrpcClient:
+class AsyncGrpcClient(AsyncClientBase):
     """asyncio client with the same methods as `GrpcClient`, awaited. The channel is opened on first use,
     inside the caller's event loop."""
 
@@ -158,9 +146,8 @@ class AsyncGrpcClient:
         timeout_s: float | None = DEFAULT_TIMEOUT_S,
         retry: RetryPolicy | None = None,
     ) -> None:
+        super().__init__(timeout_s, retry)
         self._address, self._tls = codec.parse_target(target)
-        self.timeout_s = timeout_s
-        self.retry = retry or RetryPolicy()
         self._metadata = _metadata(api_key)
         self._channel: grpc.aio.Channel | None = None
         self._stub_: pb_grpc.EmbeddingServiceStub | None = None
@@ -178,31 +165,20 @@ class AsyncGrpcClient:
             self._stub_ = pb_grpc.EmbeddingServiceStub(self._channel)
         return self._stub_
 
-    async def __aenter__(self) -> AsyncGrpcClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     async def close(self) -> None:
         if self._channel is not None:
             await self._channel.close()
             self._channel, self._stub_ = None, None
 
     async def _call(self, rpc: Callable[..., Any], request: Any, timeout_s: float | None) -> Any:
-        deadline = Deadline(timeout_s if timeout_s is not None else self.timeout_s)
-        attempt = 0
+        attempts = self._attempts(timeout_s)
         while True:
-            attempt += 1
-            deadline.check(attempt - 1)
+            attempt = attempts.begin()
             try:
-                return await rpc(request, timeout=deadline.remaining(), metadata=self._metadata)
+                return await rpc(request, timeout=attempts.deadline.remaining(), metadata=self._metadata)
             except grpc.RpcError as exc:
                 error = codec.rpc_error(exc, attempt)
-            wait_s = next_wait(self.retry, deadline, attempt, error)
-            if wait_s is None:
-                raise error
-            await asyncio.sleep(wait_s)
+            await asyncio.sleep(attempts.wait_after(error))
 
     async def embed_videos(
         self,

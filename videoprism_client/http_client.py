@@ -14,9 +14,10 @@ import httpx
 
 from videoprism_client import _http_codec as codec
 from videoprism_client import long_video as lv
+from videoprism_client._client_base import DEFAULT_TIMEOUT_S, AsyncClientBase, SyncClientBase
 from videoprism_client.errors import DeadlineExceeded, TransportError, VideoPrismError
 from videoprism_client.long_video import Job, StreamedSegment
-from videoprism_client.retry import Deadline, RetryPolicy, next_wait
+from videoprism_client.retry import Deadline, RetryPolicy
 from videoprism_client.stream_common import item_failed, text_as_stream, video_as_stream
 from videoprism_client.types import (
     ItemError,
@@ -29,8 +30,6 @@ from videoprism_client.types import (
     VideoOptions,
     as_video,
 )
-
-DEFAULT_TIMEOUT_S = 120.0
 
 
 def _headers(api_key: str | None) -> dict[str, str]:
@@ -48,6 +47,10 @@ def _failure(exc: httpx.HTTPError, deadline: Deadline, attempt: int) -> VideoPri
     return TransportError(f"{type(exc).__name__}: {exc}", attempts=attempt)
 
 
+def _refusal(response: httpx.Response) -> VideoPrismError:
+    return codec.http_error(response.status_code, response.content, response.headers.get("retry-after"))
+
+
 def _model_info(payload: dict[str, Any]) -> ModelInfo:
     card = payload["data"][0]
     return ModelInfo(
@@ -61,7 +64,7 @@ def _model_info(payload: dict[str, Any]) -> ModelInfo:
     )
 
 
-class HttpClient:
+class HttpClient(SyncClientBase):
     """Blocking client. `timeout_s` is the default deadline of one call, retries included."""
 
     def __init__(
@@ -72,41 +75,27 @@ class HttpClient:
         timeout_s: float | None = DEFAULT_TIMEOUT_S,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.timeout_s = timeout_s
-        self.retry = retry or RetryPolicy()
+        super().__init__(timeout_s, retry)
         self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=_headers(api_key))
-
-    def __enter__(self) -> HttpClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         self._http.close()
 
     def _call(self, method: str, path: str, body: Any, timeout_s: float | None) -> Any:
-        deadline = Deadline(timeout_s if timeout_s is not None else self.timeout_s)
-        attempt = 0
+        attempts = self._attempts(timeout_s)
         while True:
-            attempt += 1
-            deadline.check(attempt - 1)
-            error: VideoPrismError
+            attempt = attempts.begin()
             try:
-                response = self._http.request(method, path, json=body, timeout=_attempt_timeout(deadline))
+                response = self._http.request(
+                    method, path, json=body, timeout=_attempt_timeout(attempts.deadline)
+                )
             except httpx.HTTPError as exc:
-                error = _failure(exc, deadline, attempt)
+                error = _failure(exc, attempts.deadline, attempt)
             else:
                 if response.status_code < 400:
                     return response.json()
-                error = codec.http_error(
-                    response.status_code, response.content, response.headers.get("retry-after")
-                )
-            wait_s = next_wait(self.retry, deadline, attempt, error)
-            if wait_s is None:
-                error.attempts = attempt
-                raise error
-            time.sleep(wait_s)
+                error = _refusal(response)
+            time.sleep(attempts.wait_after(error))
 
     def embed_videos(
         self,
@@ -183,7 +172,7 @@ class HttpClient:
                 yield from (f.result() for f in done)
 
 
-class AsyncHttpClient:
+class AsyncHttpClient(AsyncClientBase):
     """asyncio client with the same methods as `HttpClient`, awaited."""
 
     def __init__(
@@ -195,46 +184,30 @@ class AsyncHttpClient:
         retry: RetryPolicy | None = None,
         max_connections: int = 64,
     ) -> None:
-        self.timeout_s = timeout_s
-        self.retry = retry or RetryPolicy()
+        super().__init__(timeout_s, retry)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"), headers=_headers(api_key), limits=limits
         )
 
-    async def __aenter__(self) -> AsyncHttpClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     async def close(self) -> None:
         await self._http.aclose()
 
     async def _call(self, method: str, path: str, body: Any, timeout_s: float | None) -> Any:
-        deadline = Deadline(timeout_s if timeout_s is not None else self.timeout_s)
-        attempt = 0
+        attempts = self._attempts(timeout_s)
         while True:
-            attempt += 1
-            deadline.check(attempt - 1)
-            error: VideoPrismError
+            attempt = attempts.begin()
             try:
                 response = await self._http.request(
-                    method, path, json=body, timeout=_attempt_timeout(deadline)
+                    method, path, json=body, timeout=_attempt_timeout(attempts.deadline)
                 )
             except httpx.HTTPError as exc:
-                error = _failure(exc, deadline, attempt)
+                error = _failure(exc, attempts.deadline, attempt)
             else:
                 if response.status_code < 400:
                     return response.json()
-                error = codec.http_error(
-                    response.status_code, response.content, response.headers.get("retry-after")
-                )
-            wait_s = next_wait(self.retry, deadline, attempt, error)
-            if wait_s is None:
-                error.attempts = attempt
-                raise error
-            await asyncio.sleep(wait_s)
+                error = _refusal(response)
+            await asyncio.sleep(attempts.wait_after(error))
 
     async def embed_videos(
         self,

@@ -1,5 +1,5 @@
 """Retry and deadline policy shared by every client: which failures are retried, how long to wait, and
-when to give up. Pure computation; the sync and async clients do the actual sleeping."""
+when to give up. Pure computation; the sync and async clients do the actual calling and sleeping."""
 
 from __future__ import annotations
 
@@ -56,3 +56,27 @@ def next_wait(policy: RetryPolicy, deadline: Deadline, attempt: int, error: Vide
     if remaining is not None and wait >= remaining:
         return None
     return wait
+
+
+class Attempts:
+    """The attempts of one call under one deadline, for the sync and async retry loops alike:
+    `begin()` before each attempt, `wait_after(error)` after a failed one (the pause, or the error
+    raised with the attempt count when no retry is left)."""
+
+    def __init__(self, policy: RetryPolicy, timeout_s: float | None) -> None:
+        self.policy = policy
+        self.deadline = Deadline(timeout_s)
+        self.count = 0
+
+    def begin(self) -> int:
+        """The 1-based number of the attempt about to start; raises `DeadlineExceeded` once it passed."""
+        self.count += 1
+        self.deadline.check(self.count - 1)
+        return self.count
+
+    def wait_after(self, error: VideoPrismError) -> float:
+        wait_s = next_wait(self.policy, self.deadline, self.count, error)
+        if wait_s is None:
+            error.attempts = self.count
+            raise error
+        return wait_s

@@ -69,8 +69,18 @@ class Segment:
     embedding: Vector
 
 
+class _Outcome:
+    """`ok` for the per-item results, each of which carries an `error` field."""
+
+    error: ItemError | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
 @dataclass(frozen=True)
-class VideoResult:
+class VideoResult(_Outcome):
     """`embedding` is None exactly when `error` is set."""
 
     index: int
@@ -83,21 +93,13 @@ class VideoResult:
     segments_total: int = 0
     truncated: bool = False
 
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
 
 @dataclass(frozen=True)
-class TextResult:
+class TextResult(_Outcome):
     index: int
     embedding: Vector | None
     cached: bool = False
     error: ItemError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ class StreamItem:
 
 
 @dataclass(frozen=True)
-class StreamResult:
+class StreamResult(_Outcome):
     """The answer to one `StreamItem`; results arrive as they finish, not in input order."""
 
     id: str
@@ -137,10 +139,6 @@ class StreamResult:
     segments: list[Segment] = field(default_factory=list)
     cached: bool = False
     error: ItemError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 @dataclass(frozen=True)

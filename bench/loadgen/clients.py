@@ -7,7 +7,6 @@ and aiohttp spends markedly less CPU per request than httpx, so it distorts the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 import aiohttp
@@ -38,9 +37,7 @@ class HttpClient:
         )
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         assert self._session is not None
         await self._session.close()
 
@@ -65,9 +62,7 @@ class GrpcTextClient:
         self._stub = pb_grpc.EmbeddingServiceStub(self._channel)
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         assert self._channel is not None
         await self._channel.close()
 

@@ -10,6 +10,9 @@ from typing import Any
 import numpy as np
 
 from tests.conftest import SHARED
+from training.convert.synthetic import write_random_official
+from training.convert.tree import official_tree
+from training.model import VideoEncoderConfig, VideoTextConfig
 
 SHARED_VIDEOPRISM = SHARED / "videoprism"
 # One directory, or several separated by os.pathsep; each must hold a manifest.json.
@@ -46,3 +49,14 @@ def official_arrays(npz_path: Path) -> dict[str, np.ndarray]:
 def manifest(directory: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((directory / "manifest.json").read_text())
     return data
+
+
+def random_official_pair(
+    root: Path, video: VideoEncoderConfig, lvt: VideoTextConfig, seed: int
+) -> dict[str, Path]:
+    """Random official-layout checkpoints of a video encoder ("video", `seed`) and a video-text model
+    ("lvt", `seed + 1`) under `root`."""
+    return {
+        "video": write_random_official(root / "video.npz", official_tree(video), seed=seed),
+        "lvt": write_random_official(root / "lvt.npz", official_tree(lvt), seed=seed + 1),
+    }

@@ -12,10 +12,8 @@ import pytest
 import torch
 
 from tests.convert import reference
-from tests.convert.fixtures import official_arrays
+from tests.convert.fixtures import official_arrays, random_official_pair
 from training.convert import load_official
-from training.convert.synthetic import write_random_official
-from training.convert.tree import official_tree
 from training.model import TextEncoderConfig, VideoEncoderConfig, VideoTextConfig, VideoTextModel
 
 CAP = 5.0
@@ -49,11 +47,7 @@ CASE_IDS = ["down", "down-padded", "native", "native-padded"]
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("config_b")
-    return {
-        "video": write_random_official(root / "video.npz", official_tree(VIDEO_B), seed=2),
-        "lvt": write_random_official(root / "lvt.npz", official_tree(LVT_B), seed=3),
-    }
+    return random_official_pair(tmp_path_factory.mktemp("config_b"), VIDEO_B, LVT_B, seed=2)
 
 
 @pytest.fixture(scope="module")

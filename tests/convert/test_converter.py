@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 import torch
 
+from tests.convert.fixtures import random_official_pair
 from training.checkpoint import load_model_checkpoint, read_checkpoint_config
 from training.cli import main
 from training.convert import OfficialCheckpointError, convert_official, load_official, read_official_config
 from training.convert.npz import OfficialNpz
-from training.convert.synthetic import write_random_official
-from training.convert.tree import official_tree
 from training.model import TextEncoderConfig, VideoEncoderConfig, VideoTextConfig
 
 VIDEO = VideoEncoderConfig(
@@ -34,11 +33,7 @@ LVT = VideoTextConfig(
 
 @pytest.fixture(scope="module")
 def npz(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("official")
-    return {
-        "video": write_random_official(root / "video.npz", official_tree(VIDEO), seed=0),
-        "lvt": write_random_official(root / "lvt.npz", official_tree(LVT), seed=1),
-    }
+    return random_official_pair(tmp_path_factory.mktemp("official"), VIDEO, LVT, seed=0)
 
 
 def _spm(path: Path, vocab_size: int) -> Path:

@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from tests.export.conftest import ExportedTiny
+from tests.model.seeded import seeded_encoder
 from training.export.bundle import BundleExportOptions, export_model_bundle
 from training.export.inference_modules import prepare_for_export
 from training.export.parity import FP32_TOLERANCE, check_bundle_parity, cpu_session, random_text_batch
-from training.model import VideoEncoder, VideoEncoderConfig, VideoTextModel, build_model, presets
+from training.model import VideoEncoderConfig, VideoTextModel, build_model, presets
 from videoprism_bundle.tensor_names import EMBEDDINGS, TOKENS
 
 
@@ -60,8 +61,7 @@ def test_video_only_bundle_outputs_tokens_and_their_normalized_mean(tmp_path: Pa
         patch_size=8, pos_grid=4, num_frames=4, image_size=32, width=64, num_heads=2, mlp_dim=128,
         num_spatial_layers=2, num_temporal_layers=1,
     )  # fmt: skip
-    torch.manual_seed(0)
-    encoder = VideoEncoder(config).eval()
+    encoder = seeded_encoder(config)
     manifest = export_model_bundle(
         encoder,
         tmp_path / "bundle",
@@ -95,8 +95,7 @@ def test_conv_patch_stem_exports_and_matches_pytorch(
         patch_size=8, pos_grid=4, num_frames=4, image_size=32, width=64, num_heads=2, mlp_dim=128,
         num_spatial_layers=1, num_temporal_layers=1, patch_stem=stem, stem_frames=stem_frames,
     )  # fmt: skip
-    torch.manual_seed(0)
-    encoder = VideoEncoder(config).eval()
+    encoder = seeded_encoder(config)
     export_model_bundle(
         encoder,
         tmp_path / "bundle",

@@ -9,6 +9,7 @@ from typing import Literal
 import pytest
 import torch
 
+from tests.model.seeded import seeded_encoder
 from training.model import (
     VideoEncoder,
     VideoEncoderConfig,
@@ -66,8 +67,7 @@ def test_intermediates_are_named_and_time_major() -> None:
         patch_size=4, pos_grid=2, num_frames=3, image_size=8, width=16, num_heads=2, mlp_dim=32,
         num_spatial_layers=1, num_temporal_layers=1,
     )  # fmt: skip
-    torch.manual_seed(0)
-    encoder = VideoEncoder(config).eval()
+    encoder = seeded_encoder(config)
     frames = torch.rand(1, 3, 8, 8, 3)
     with torch.no_grad():
         out = encoder.forward_intermediates(frames)
@@ -97,8 +97,7 @@ def test_conv_patch_stem_keeps_the_token_grid_and_survives_a_checkpoint(tmp_path
     base = presets["tiny"]
     assert isinstance(base, VideoTextConfig)
     config = dataclasses.replace(base.video, patch_stem="conv", num_spatial_layers=1, num_temporal_layers=1)
-    torch.manual_seed(0)
-    encoder = VideoEncoder(config).eval()
+    encoder = seeded_encoder(config)
     frames = torch.rand(2, 8, 64, 64, 3)
     with torch.no_grad():
         tokens = encoder(frames)
@@ -121,8 +120,7 @@ def test_a_three_frame_stem_sees_its_neighbours_and_only_them() -> None:
     config = dataclasses.replace(
         base.video, patch_stem="conv", stem_frames=3, num_spatial_layers=1, num_temporal_layers=1
     )
-    torch.manual_seed(0)
-    stem = VideoEncoder(config).eval().patch_projection
+    stem = seeded_encoder(config).patch_projection
     frames = torch.rand(1, 8, 64, 64, 3)
     changed = frames.clone()
     changed[:, 5] = torch.rand(64, 64, 3)
@@ -148,8 +146,7 @@ def test_keeping_patches_equals_masking_the_others_out(stem: Literal["linear", "
     base = presets["tiny"]
     assert isinstance(base, VideoTextConfig)
     config = dataclasses.replace(base.video, patch_stem=stem, num_spatial_layers=2, num_temporal_layers=2)
-    torch.manual_seed(0)
-    encoder = VideoEncoder(config).eval()
+    encoder = seeded_encoder(config)
     frames = torch.rand(2, 8, 64, 64, 3)
     keep = torch.tensor([[0, 3, 5, 6, 9, 10, 12, 15], [1, 2, 4, 7, 8, 11, 13, 14]])
     hidden = torch.ones(2, 16)

@@ -18,12 +18,12 @@ from torch import nn
 
 from training.checkpoint import load_model_checkpoint, read_checkpoint_config, save_model_checkpoint
 from training.engine.batch import BatchSource, ClipBatch
-from training.engine.distributed import DistInfo, broadcast_parameters
+from training.engine.distributed import DistInfo
 from training.engine.loop import LoopConfig, run_training
 from training.engine.sources import SyntheticDataConfig
 from training.losses import ContrastiveLoss
-from training.model import VideoEncoder, VideoTextModel, l2_normalize
-from training.stage1.foils import foil_embeddings
+from training.model import VideoEncoder, VideoTextModel
+from training.stage1.foils import caption_losses
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,7 @@ class AlignTask:
             self.model.text_encoder.eval()
         with torch.no_grad():
             tokens = self.model.vision_encoder(batch.video())
-        video = l2_normalize(self.model.pool_tokens(tokens).float())
-        text = l2_normalize(self.model.encode_text(batch.token_ids, batch.paddings, normalize=False).float())
-        return self.loss(video, text, foil_embeddings(self.model, batch))
+        return caption_losses(self.model, self.loss, self.model.pool_tokens(tokens), batch)
 
     def export(self, directory: Path) -> None:
         save_model_checkpoint(
@@ -115,10 +113,8 @@ def train_align(
     tokenizer: Path | None = None,
     progress: bool = True,
 ) -> dict[str, float]:
-    info = info or DistInfo()
     stage1, encoder, temperature = load_inputs(config)
     task = AlignTask(config, stage1, encoder, tokenizer, temperature)
-    broadcast_parameters(task.trainable, info)
     return run_training(
         task, source, config.loop, run_dir, dataclasses.asdict(config), info, resume, None, progress
     )

@@ -14,7 +14,13 @@ from torch import nn
 from tqdm import tqdm
 
 from training.engine.batch import BatchSource, ClipBatch
-from training.engine.distributed import DistInfo, average_gradients, barrier, reduce_mean
+from training.engine.distributed import (
+    DistInfo,
+    average_gradients,
+    barrier,
+    broadcast_parameters,
+    reduce_mean,
+)
 from training.engine.metrics import MetricsLog
 from training.engine.optim import build_optimizer, clip_gradients, set_lr
 from training.engine.schedule import Schedule, get_lr
@@ -86,11 +92,13 @@ def run_training(
 ) -> dict[str, float]:
     """Train to `loop.total_steps` (or stop early after `stop_after` steps, for resume tests).
 
-    Returns the last logged metrics. The model checkpoint and resumable state land in `run_dir`.
+    Returns the last logged metrics. The model checkpoint and resumable state land in `run_dir`. Every rank
+    starts from rank 0's weights (initialisation draws may differ per process).
     """
     info = info or DistInfo()
     run_dir = Path(run_dir)
     trainable = task.trainable
+    broadcast_parameters(trainable, info)
     trainable.train()
     optimizer = build_optimizer(
         trainable, loop.optimizer, loop.peak_lr, loop.weight_decay, betas=(0.9, loop.adam_beta2)

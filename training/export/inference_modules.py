@@ -21,7 +21,6 @@ import copy
 from typing import TypeVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from training.model.attention import MASKED_LOGIT, MultiHeadAttention
@@ -76,9 +75,8 @@ class InferenceLayer(nn.Module):
         super().__init__()
         self.layer_norm = layer.layer_norm
         self.attention = FusedSelfAttention(layer.self_attention)
-        ff = layer.ff_layer
-        self.ff_norm, self.ffn_layer1, self.ffn_layer2 = ff.layer_norm, ff.ffn_layer1, ff.ffn_layer2
-        self.activation = ff.activation
+        # The feed-forward already runs row-wise ([B*L, D] with a [B*L, 1] keep), so it is reused as is.
+        self.ff_layer = layer.ff_layer
 
     def forward(
         self,
@@ -89,14 +87,7 @@ class InferenceLayer(nn.Module):
         keep: torch.Tensor | None,
     ) -> torch.Tensor:
         x = x + self.attention(self.layer_norm(x), batch, length, allowed)
-        h = self.ffn_layer1(self.ff_norm(x))
-        h = F.gelu(h) if self.activation == "gelu" else F.relu(h)
-        if keep is not None:
-            h = h * keep
-        h = self.ffn_layer2(h)
-        if keep is not None:
-            h = h * keep
-        return x + h
+        return x + self.ff_layer(x, keep)
 
 
 class InferenceStack(nn.Module):

@@ -10,6 +10,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from training.model.attention import MultiHeadAttention
+from training.model.config import TextEncoderConfig, VideoEncoderConfig
 
 LAYER_NORM_EPS = 1e-6
 
@@ -17,6 +18,15 @@ LAYER_NORM_EPS = 1e-6
 def layer_norm(width: int) -> nn.LayerNorm:
     """LayerNorm with the official epsilon (the official stores gamma - 1; converters add the 1 back)."""
     return nn.LayerNorm(width, eps=LAYER_NORM_EPS)
+
+
+def init_linear_(module: nn.Module) -> None:
+    """Truncated-normal (std 0.02) weights and zero biases for every `nn.Linear` inside `module`, in module
+    order: the order fixes which random numbers each layer draws, so seeded models stay reproducible."""
+    for linear in module.modules():
+        if isinstance(linear, nn.Linear):
+            nn.init.trunc_normal_(linear.weight, std=0.02)
+            nn.init.zeros_(linear.bias)
 
 
 class FeedForward(nn.Module):
@@ -113,3 +123,21 @@ class StackedTransformer(nn.Module):
             else:
                 x = layer(x, allowed, keep)
         return x
+
+
+def tower_stack(
+    tower: VideoEncoderConfig | TextEncoderConfig,
+    num_layers: int,
+    activation: Literal["gelu", "relu"],
+    causal: bool = False,
+) -> StackedTransformer:
+    """A stack with the tower's width, heads, MLP size and attention logit cap."""
+    return StackedTransformer(
+        num_layers,
+        tower.width,
+        tower.num_heads,
+        tower.mlp_dim,
+        activation=activation,
+        logit_cap=tower.atten_logit_cap,
+        causal=causal,
+    )

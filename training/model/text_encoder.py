@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from training.model.config import TextEncoderConfig
-from training.model.layers import StackedTransformer, layer_norm
+from training.model.layers import init_linear_, layer_norm, tower_stack
 
 
 def official_sinusoid(length: int, width: int, device: torch.device | None = None) -> torch.Tensor:
@@ -38,22 +38,11 @@ class TextEncoder(nn.Module):
         self.config = config
         self.token_emb = nn.Embedding(config.vocab_size, config.width)
         self.cls_emb = nn.Parameter(torch.zeros(1, 1, config.width))
-        self.unimodal_transformer = StackedTransformer(
-            config.num_layers,
-            config.width,
-            config.num_heads,
-            config.mlp_dim,
-            activation="relu",
-            logit_cap=config.atten_logit_cap,
-            causal=True,
-        )
+        self.unimodal_transformer = tower_stack(config, config.num_layers, "relu", causal=True)
         self.unimodal_ln = layer_norm(config.width)
         nn.init.normal_(self.token_emb.weight, std=1.0 / math.sqrt(config.width))
         nn.init.normal_(self.cls_emb, std=1.0 / math.sqrt(config.width))
-        for module in self.unimodal_transformer.modules():
-            if isinstance(module, nn.Linear):
-                nn.init.trunc_normal_(module.weight, std=0.02)
-                nn.init.zeros_(module.bias)
+        init_linear_(self.unimodal_transformer)
 
     def forward_sequence(self, token_ids: torch.Tensor, paddings: torch.Tensor) -> torch.Tensor:
         batch, length = token_ids.shape

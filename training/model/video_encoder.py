@@ -9,7 +9,7 @@ from torch import nn
 
 from training.masking import gather_tokens
 from training.model.config import VideoEncoderConfig
-from training.model.layers import StackedTransformer, layer_norm
+from training.model.layers import init_linear_, layer_norm, tower_stack
 from training.model.position import resize_spatial, resize_temporal
 
 
@@ -36,23 +36,14 @@ class VideoEncoder(nn.Module):
         )
         self.spatial_pos_emb = nn.Parameter(torch.zeros(c.pos_grid * c.pos_grid, c.width))
         self.temporal_pos_emb = nn.Parameter(torch.zeros(c.num_frames, c.width))
-
-        def stack(num_layers: int) -> StackedTransformer:
-            return StackedTransformer(
-                num_layers, c.width, c.num_heads, c.mlp_dim, activation="gelu", logit_cap=c.atten_logit_cap
-            )
-
-        self.spatial_encoder = stack(c.num_spatial_layers)
+        self.spatial_encoder = tower_stack(c, c.num_spatial_layers, "gelu")
         self.spatial_ln = layer_norm(c.width)
-        self.temporal_encoder = stack(c.num_temporal_layers)
+        self.temporal_encoder = tower_stack(c, c.num_temporal_layers, "gelu")
         self.temporal_ln = layer_norm(c.width)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                nn.init.trunc_normal_(module.weight, std=0.02)
-                nn.init.zeros_(module.bias)
+        init_linear_(self)
         nn.init.normal_(self.spatial_pos_emb, std=0.02)
         nn.init.normal_(self.temporal_pos_emb, std=0.02)
 

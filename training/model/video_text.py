@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from training.model.config import VideoTextConfig
-from training.model.layers import StackedTransformer
+from training.model.layers import init_linear_, tower_stack
 from training.model.pooler import AttentionPooler
 from training.model.text_encoder import TextEncoder
 from training.model.video_encoder import VideoEncoder
@@ -27,22 +27,12 @@ class VideoTextModel(nn.Module):
         video = config.video
         self.vision_encoder = VideoEncoder(video)
         # Full attention over all T*N tokens, no padding mask and no final LayerNorm (official LvT layout).
-        self.auxiliary_encoder = StackedTransformer(
-            config.num_auxiliary_layers,
-            video.width,
-            video.num_heads,
-            video.mlp_dim,
-            activation="gelu",
-            logit_cap=video.atten_logit_cap,
-        )
+        self.auxiliary_encoder = tower_stack(video, config.num_auxiliary_layers, "gelu")
         self.contrastive_vision_pooler = AttentionPooler(
             video.width, video.num_heads, hidden_dim=config.pooler_hidden_multiplier * video.width
         )
         self.text_encoder = TextEncoder(config.text)
-        for module in self.auxiliary_encoder.modules():
-            if isinstance(module, nn.Linear):
-                nn.init.trunc_normal_(module.weight, std=0.02)
-                nn.init.zeros_(module.bias)
+        init_linear_(self.auxiliary_encoder)
 
     def pool_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
         """Encoder tokens [B, T*N, D] -> un-normalized video embedding [B, D] (auxiliary layers + pooler)."""

@@ -17,14 +17,14 @@ from torch import nn
 
 from training.checkpoint import save_model_checkpoint
 from training.engine.batch import BatchSource, ClipBatch
-from training.engine.distributed import DistInfo, broadcast_parameters
+from training.engine.distributed import DistInfo
 from training.engine.loop import LoopConfig, run_training
 from training.engine.seeds import step_seed
 from training.engine.sources import SyntheticDataConfig
 from training.losses import ContrastiveLoss
 from training.masking import make_masking
-from training.model import VideoTextConfig, VideoTextModel, l2_normalize, presets
-from training.stage1.foils import foil_embeddings
+from training.model import VideoTextConfig, VideoTextModel, presets
+from training.stage1.foils import caption_losses
 
 
 @dataclass(frozen=True)
@@ -103,9 +103,7 @@ class Stage1Task:
     def losses(self, batch: ClipBatch, step: int, info: DistInfo) -> dict[str, torch.Tensor]:
         if batch.token_ids is None or batch.paddings is None:
             raise ValueError("stage 1 needs tokenised captions")
-        video = l2_normalize(self.embed_video(batch, step, info).float())
-        text = l2_normalize(self.model.encode_text(batch.token_ids, batch.paddings, normalize=False).float())
-        return self.loss(video, text, foil_embeddings(self.model, batch))
+        return caption_losses(self.model, self.loss, self.embed_video(batch, step, info), batch)
 
     def export(self, directory: Path) -> None:
         save_model_checkpoint(
@@ -130,9 +128,7 @@ def train_stage1(
     tokenizer: Path | None = None,
     progress: bool = True,
 ) -> dict[str, float]:
-    info = info or DistInfo()
     task = Stage1Task(config, tokenizer=tokenizer)
-    broadcast_parameters(task.trainable, info)
     return run_training(
         task, source, config.loop, run_dir, dataclasses.asdict(config), info, resume, stop_after, progress
     )

@@ -16,7 +16,7 @@ import torch
 
 from training.checkpoint import load_model_checkpoint, save_model_checkpoint
 from training.engine.batch import BatchSource, ClipBatch
-from training.engine.distributed import DistInfo, broadcast_parameters
+from training.engine.distributed import DistInfo
 from training.engine.loop import LoopConfig, run_training
 from training.engine.seeds import step_seed
 from training.engine.sources import SyntheticDataConfig
@@ -110,9 +110,7 @@ def train_stage2(
     stage1: VideoTextModel | None = None,
     progress: bool = True,
 ) -> dict[str, float]:
-    info = info or DistInfo()
     task = Stage2Task(config, stage1 if stage1 is not None else load_teacher(config.teacher))
-    broadcast_parameters(task.trainable, info)
     return run_training(
         task, source, config.loop, run_dir, dataclasses.asdict(config), info, resume, stop_after, progress
     )
