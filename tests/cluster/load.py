@@ -14,7 +14,6 @@ import base64
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from types import TracebackType
 
 import grpc
 import httpx
@@ -61,9 +60,7 @@ class HttpLoad:
     async def __aenter__(self) -> HttpLoad:
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self._client.aclose()
 
     async def send(self, index: int) -> str:
@@ -89,9 +86,7 @@ class GrpcLoad:
     async def __aenter__(self) -> GrpcLoad:
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self._channel.close()
 
     async def send(self, index: int) -> str:

@@ -3,15 +3,15 @@ stand-in ffmpeg that hangs."""
 
 from __future__ import annotations
 
-import http.server
 import shutil
 import stat
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.cluster.origin import LoopbackOrigin
 
 
 def make_clip(path: Path, seconds: int = 2) -> Path:
@@ -26,29 +26,11 @@ def make_clip(path: Path, seconds: int = 2) -> Path:
 @contextmanager
 def origin(payload: bytes, delay_s: float = 0.0) -> Iterator[int]:
     """Loopback HTTP origin: `/clip.mp4` answers `payload` after `delay_s`, anything else 404. Yields the port."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path != "/clip.mp4":
-                self.send_error(404)
-                return
-            time.sleep(delay_s)
-            self.send_response(200)
-            self.send_header("content-type", "video/mp4")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    served = LoopbackOrigin(payload, lambda: time.sleep(delay_s), path="/clip.mp4")
     try:
-        yield int(server.server_address[1])
+        yield served.port
     finally:
-        server.shutdown()
+        served.close()
 
 
 def hanging_ffmpeg(directory: Path) -> Path:
