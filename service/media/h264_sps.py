@@ -1,12 +1,26 @@
-"""The displayed frame size an H.264 decoder reports, read from the `avcC` box's first sequence parameter set.
+"""What ffmpeg's H.264 decoder and parser take from the `avcC` box: frame size, NAL length size, frame rate.
 
-ffmpeg's probe reports the decoder's frame size, not the sample entry's; the MP4 index uses this to check
-that the two agree (ITU-T H.264 7.3.2.1.1: coded size in macroblocks minus the frame cropping).
+ffmpeg's probe reports the decoder's frame size, not the sample entry's, and (ffmpeg 5.1) sizes packets that
+have composition offsets from the VUI frame rate, so the MP4 index checks both against the container
+(ITU-T H.264 7.3.2.1.1 and E.1.1: coded size minus the frame cropping; VUI timing and picture structure).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from service.media.bit_reader import Bits
+
+
+@dataclass(frozen=True)
+class AvcConfig:
+    width: int
+    height: int
+    length_size: int  # bytes of each NAL unit's length prefix in the samples
+    frames_only: bool  # frame_mbs_only_flag: no field pictures
+    tick: tuple[int, int] | None  # VUI (num_units_in_tick, time_scale); None: no timing information
+    pic_struct: bool  # pic_struct_present_flag: SEI may repeat fields or frames
+
 
 # profile_idc values whose SPS carries chroma format, bit depths and scaling matrices.
 _HIGH_PROFILES = frozenset({100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135})
@@ -14,16 +28,36 @@ _HIGH_PROFILES = frozenset({100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 
 
 def avcc_frame_size(avcc: bytes) -> tuple[int, int]:
     """(width, height) after cropping, from an `avcC` payload. Raises ValueError or IndexError if malformed."""
-    if len(avcc) < 8 or avcc[0] != 1 or avcc[5] & 0x1F == 0:
-        raise ValueError("avcC without a sequence parameter set")
-    length = int.from_bytes(avcc[6:8], "big")
-    nal = avcc[8 : 8 + length]
-    if len(nal) != length or length < 4 or nal[0] & 0x1F != 7:
-        raise ValueError("not an SPS NAL unit")
-    return _sps_frame_size(Bits(nal[1:].replace(b"\x00\x00\x03", b"\x00\x00")))
+    config = avc_config(avcc)
+    return config.width, config.height
 
 
-def _sps_frame_size(r: Bits) -> tuple[int, int]:
+def avc_config(avcc: bytes) -> AvcConfig:
+    """The first SPS of an `avcC` payload, read up to the VUI picture-structure flag. Raises ValueError or
+    IndexError if malformed."""
+    if len(avcc) < 7 or avcc[0] != 1:
+        raise ValueError("not an avcC box")
+    sps, pos = _parameter_sets(avcc, 6, avcc[5] & 0x1F, 7)
+    pps, _ = _parameter_sets(avcc, pos + 1, avcc[pos], 8)
+    if not sps or not pps:
+        raise ValueError("avcC without SPS or PPS")
+    return _sps(Bits(sps[0][1:].replace(b"\x00\x00\x03", b"\x00\x00")), (avcc[4] & 3) + 1)
+
+
+def _parameter_sets(avcc: bytes, pos: int, count: int, nal_type: int) -> tuple[list[bytes], int]:
+    """`count` length-prefixed NAL units of `nal_type` from avcc[pos:], and the position after them."""
+    units = []
+    for _ in range(count):
+        length = int.from_bytes(avcc[pos : pos + 2], "big")
+        unit = avcc[pos + 2 : pos + 2 + length]
+        if len(unit) != length or length < 2 or unit[0] & 0x1F != nal_type:
+            raise ValueError("a parameter set that does not fit the avcC box")
+        units.append(unit)
+        pos += 2 + length
+    return units, pos
+
+
+def _sps(r: Bits, length_size: int) -> AvcConfig:
     profile_idc = r.u(8)
     r.u(16)  # constraint flags, level_idc
     r.ue()  # seq_parameter_set_id
@@ -69,7 +103,42 @@ def _sps_frame_size(r: Bits) -> tuple[int, int]:
         height -= (top + bottom) * unit_y
     if width <= 0 or height <= 0:
         raise ValueError("cropping removes the whole frame")
-    return width, height
+    tick, pic_struct = _vui(r) if r.u(1) else (None, False)
+    return AvcConfig(width, height, length_size, bool(frame_mbs_only), tick, pic_struct)
+
+
+def _vui(r: Bits) -> tuple[tuple[int, int] | None, bool]:
+    """(timing, pic_struct_present_flag) from vui_parameters()."""
+    if r.u(1) and r.u(8) == 255:  # aspect_ratio_info_present_flag, aspect_ratio_idc == Extended_SAR
+        r.u(32)
+    if r.u(1):  # overscan_info_present_flag
+        r.u(1)
+    if r.u(1):  # video_signal_type_present_flag
+        r.u(4)
+        if r.u(1):  # colour_description_present_flag
+            r.u(24)
+    if r.u(1):  # chroma_loc_info_present_flag
+        r.ue()
+        r.ue()
+    tick = None
+    if r.u(1):  # timing_info_present_flag
+        tick = (r.u(32), r.u(32))
+        r.u(1)  # fixed_frame_rate_flag
+    nal_hrd, vcl_hrd = r.u(1) and _skip_hrd(r), r.u(1) and _skip_hrd(r)
+    if nal_hrd or vcl_hrd:
+        r.u(1)  # low_delay_hrd_flag
+    return tick, bool(r.u(1))
+
+
+def _skip_hrd(r: Bits) -> bool:
+    count = r.ue() + 1  # cpb_cnt_minus1
+    r.u(8)  # bit_rate_scale, cpb_size_scale
+    for _ in range(count):
+        r.ue()
+        r.ue()
+        r.u(1)
+    r.u(20)  # four delay and offset lengths
+    return True
 
 
 def _skip_scaling_list(r: Bits, size: int) -> None:

@@ -11,10 +11,10 @@ import struct
 from collections.abc import Callable
 
 from service.media.bmff_boxes import Box, LayoutError, children, one
-from service.media.h264_sps import avcc_frame_size
+from service.media.h264_sps import AvcConfig, avc_config, avcc_frame_size
 from service.media.hevc_sps import hvcc_frame_size
 from service.media.mp4_tables import TrackTables
-from service.media.mpeg4_vol import vol_frame_size
+from service.media.mpeg4_vol import esds_config, esds_frame_size
 
 # Sample-entry fourcc -> ffmpeg codec name, for codecs whose packets ffmpeg's mov demuxer passes through
 # unparsed (a parser could add keyframe flags or durations that the tables do not show) and whose frame
@@ -24,7 +24,7 @@ _VIDEO_CODECS = {b"avc1": "h264", b"avc3": "h264", b"hvc1": "hevc", b"hev1": "he
 _SIZE_READERS: dict[str, tuple[bytes, Callable[[bytes], tuple[int, int]]]] = {
     "h264": (b"avcC", avcc_frame_size),
     "hevc": (b"hvcC", hvcc_frame_size),
-    "mpeg4": (b"esds", vol_frame_size),
+    "mpeg4": (b"esds", esds_frame_size),
 }
 _MPEG4_VISUAL = 0x20  # esds objectTypeIndication of MPEG-4 Part 2
 
@@ -38,6 +38,14 @@ def video_format(t: TrackTables) -> tuple[str, int, int]:
     if _bitstream_size(codec, t.sample_entry) != (width, height):
         raise LayoutError("the sample entry's frame size differs from the bitstream's")
     return codec, width, height
+
+
+def avc_config_of(t: TrackTables) -> AvcConfig:
+    """The H.264 track's decoder configuration (`avcC`)."""
+    config = one(_entry_children(t.sample_entry), b"avcC")
+    if config is None:
+        raise LayoutError("no avcC box")
+    return avc_config(t.sample_entry[config.start : config.end])
 
 
 def _codec(t: TrackTables) -> str:
@@ -68,24 +76,9 @@ def _entry_children(entry: bytes) -> dict[bytes, list[Box]]:
     return children(entry, Box(b"entry", _VISUAL_ENTRY_BYTES, end))
 
 
-def _object_type(entry: bytes) -> int | None:
+def _object_type(entry: bytes) -> int:
     """objectTypeIndication of the entry's esds (ES_Descriptor -> DecoderConfigDescriptor)."""
     esds = one(_entry_children(entry), b"esds")
     if esds is None:
-        return None
-    pos, end = esds.start + 4, esds.end
-    for tag in (3, 4):
-        if pos >= end or entry[pos] != tag:
-            return None
-        pos += 1
-        for _ in range(4):  # expandable size: 7 bits per byte, high bit "more"
-            more = entry[pos] & 0x80
-            pos += 1
-            if not more:
-                break
-        if tag == 3:
-            flags = entry[pos + 2]
-            pos += 3 + (2 if flags & 0x80 else 0)
-            pos += 1 + entry[pos] if flags & 0x40 else 0
-            pos += 2 if flags & 0x20 else 0
-    return entry[pos] if pos < end else None
+        raise LayoutError("mp4v without esds")
+    return esds_config(entry[esds.start : esds.end])[0]

@@ -1,10 +1,10 @@
 """The in-process probe for plain MP4/MOV files: the `moov` index gives the same MediaInfo as the ffmpeg probe.
 
 The ffmpeg probe costs a process start (~45-50 ms of CPU with the Debian ffmpeg) before it reads a byte;
-for a non-fragmented ISO-BMFF file every fact it reports is in the `moov` box (frame size: in the codec
-configuration, `mp4_codecs.py`). `read_mp4_index` reads box
-headers and that box only (never the media data), rebuilds the video track's packets as ffmpeg's mov
-demuxer would (`mp4_timeline.py`) and applies the same gate (`stream_checks.py`).
+for a non-fragmented ISO-BMFF file almost every fact it reports is in the `moov` box (the frame size in the
+codec configuration, `mp4_codecs.py`; H.264 key flags in each packet's first NAL units, `h264_keyframes.py`).
+`read_mp4_index` reads the box headers, that box and those NAL units, rebuilds the video track's packets as
+ffmpeg's mov demuxer would (`mp4_timeline.py`) and applies the same gate (`stream_checks.py`).
 
 It answers None, so the caller runs the ffmpeg probe, whenever the file is anything but the simple case:
 not ISO-BMFF, fragmented, truncated (a sample past the end of the file), more than one video track,
@@ -19,11 +19,15 @@ import os
 import struct
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from service.media.bmff_boxes import Box, LayoutError, children, one, read_moov
+from service.media.h264_keyframes import parser_keyframes
 from service.media.models import MediaInfo
-from service.media.mp4_codecs import video_format
+from service.media.mp4_codecs import avc_config_of, video_format
 from service.media.mp4_tables import TrackTables, movie_timescale, read_track
-from service.media.mp4_timeline import rescale, track_packets, track_start
+from service.media.mp4_timeline import Packets, rescale, track_end_byte, track_packets, track_start
 from service.media.settings import MediaSettings
 from service.media.stream_checks import checked_media_info
 
@@ -50,12 +54,12 @@ def read_mp4_index(path: Path, settings: MediaSettings) -> MediaInfo | None:
             size = os.fstat(f.fileno()).st_size
             # Every sample costs at most ~44 bytes of tables per track; leave room for audio and metadata.
             moov = read_moov(f, size, settings.max_frames * 64 + (1 << 20))
-        return _from_moov(moov, size, settings)
+            return _from_moov(moov, f.fileno(), size, settings)
     except (LayoutError, OSError, struct.error, ValueError, IndexError, OverflowError):
         return None
 
 
-def _from_moov(moov: bytes, file_size: int, settings: MediaSettings) -> MediaInfo:
+def _from_moov(moov: bytes, fd: int, file_size: int, settings: MediaSettings) -> MediaInfo:
     kids = children(moov, Box(b"moov", 0, len(moov)))
     if b"mvex" in kids or b"cmov" in kids:
         raise LayoutError("fragmented or compressed movie")
@@ -72,8 +76,10 @@ def _from_moov(moov: bytes, file_size: int, settings: MediaSettings) -> MediaInf
         raise LayoutError("more samples than max_frames")  # the ffmpeg probe gives the coded error
     codec, width, height = video_format(video)
     packets = track_packets(video, timescale)
-    if packets.end_byte > file_size:
+    # ffmpeg reads packets of every track while it probes the streams, so any track cut short changes its answer.
+    if max([packets.end_byte] + [track_end_byte(t) for t in tracks if t is not video]) > file_size:
         raise LayoutError("samples past the end of the file")
+    key = _h264_keyframes(fd, video, packets) if codec == "h264" else packets.key
     offset = _start_shift(video, packets.start_time, tracks, timescale)
     pts = packets.pts + offset
     kept = ~packets.discard
@@ -81,10 +87,26 @@ def _from_moov(moov: bytes, file_size: int, settings: MediaSettings) -> MediaInf
         raise LayoutError("a frame whose duration ffmpeg would estimate")
     if int(pts.max()) - int(packets.dts.min()) > _MAX_SPAN_S * video.timescale:
         raise LayoutError("timestamps spread too far")
-    frames = list(
-        zip(pts[kept].tolist(), packets.duration[kept].tolist(), packets.key[kept].tolist(), strict=True)
-    )
+    frames = list(zip(pts[kept].tolist(), packets.duration[kept].tolist(), key[kept].tolist(), strict=True))
     return checked_media_info(codec, width, height, (1, video.timescale), frames, settings)
+
+
+def _h264_keyframes(fd: int, video: TrackTables, packets: Packets) -> npt.NDArray[np.bool_]:
+    """ffmpeg's key flags for an H.264 track, which come from its parser; raises LayoutError where ffmpeg 5.1
+    would size packets from the SPS frame rate and that rate disagrees with the tables."""
+    config = avc_config_of(video)
+    if video.ctts is not None:
+        # With composition offsets ffmpeg 5.1 sizes every packet from the VUI frame rate (one frame: two
+        # ticks), ffmpeg 9.0 from stts; accept only streams where the two agree.
+        if config.tick is None or not config.frames_only or config.pic_struct or config.tick[1] == 0:
+            raise LayoutError("no plain VUI frame rate to size packets with")
+        units, scale = config.tick
+        if 2 * units * video.timescale // scale != int(video.stts[1][0]):
+            raise LayoutError("the VUI frame rate disagrees with stts")
+    key = parser_keyframes(fd, packets.offset, packets.size, config.length_size)
+    if not bool(key[0]):
+        raise LayoutError("the first packet is not a keyframe to ffmpeg's parser")  # stream copy drops it
+    return key
 
 
 def _the_video_track(tracks: list[TrackTables]) -> TrackTables:

@@ -36,7 +36,9 @@ class Packets:
     key: Mask
     discard: Mask
     start_time: int  # AVStream.start_time
-    end_byte: int  # one past the last byte any packet reads
+    end_byte: int  # one past the last byte of any sample of the track
+    offset: I64  # file offset of each packet's data
+    size: I64
 
 
 def rescale(a: int, b: int, c: int) -> int:
@@ -59,7 +61,9 @@ def track_packets(t: TrackTables, movie_timescale: int) -> Packets:
     np.cumsum(deltas[:-1], out=dts[1:])
     dts -= shift
     key = _keyframes(t.sync, n)
-    end_byte = _end_byte(t, n)
+    offsets, sizes = _sample_bytes(t, n)
+    if int(sizes.min()) == 0:
+        raise LayoutError("an empty sample")  # ffmpeg's parsers drop empty packets
     stts_simple = len(t.stts[0]) == 1 or (len(t.stts[0]) == 2 and int(t.stts[0][1]) == 1)
     fps_duration = int(t.stts[1][0]) if stts_simple else None
     st_duration = min(t.media_duration, int(deltas.sum())) if int(deltas.sum()) else t.media_duration
@@ -95,7 +99,19 @@ def track_packets(t: TrackTables, movie_timescale: int) -> Packets:
     # ffmpeg releases disagree where the rule above differs from the sample's own stts duration (5.1 takes
     # the edit's end for the last frame, 9.0 the stts entry): such a frame's duration is left unknown.
     duration[duration != deltas[first : last + 1]] = -1
-    return Packets(dts, pts, duration, key, discard, start_time, end_byte)
+    window_bytes = slice(first, last + 1)
+    end_byte = int((offsets + sizes).max())
+    return Packets(
+        dts, pts, duration, key, discard, start_time, end_byte, offsets[window_bytes], sizes[window_bytes]
+    )
+
+
+def track_end_byte(t: TrackTables) -> int:
+    """One past the last byte of any sample of `t` (0 without samples); ffmpeg reads every track while probing."""
+    if t.sample_count == 0:
+        return 0
+    offsets, sizes = _sample_bytes(t, t.sample_count)
+    return int((offsets + sizes).max())
 
 
 def track_start(t: TrackTables, movie_timescale: int) -> int | None:
@@ -149,7 +165,8 @@ def _keyframes(sync: npt.NDArray[np.uint32] | None, n: int) -> Mask:
     return key
 
 
-def _end_byte(t: TrackTables, n: int) -> int:
+def _sample_bytes(t: TrackTables, n: int) -> tuple[I64, I64]:
+    """(file offset, size) of every sample, from the chunk offsets and the sample-to-chunk table."""
     table = t.stsc.astype(np.int64)
     chunks = len(t.chunk_offsets)
     if chunks > n:
@@ -168,9 +185,11 @@ def _end_byte(t: TrackTables, n: int) -> int:
     sizes = np.full(n, t.constant_size, dtype=np.int64) if t.sizes is None else t.sizes.astype(np.int64)
     if int(sizes.max()) > _MAX_SAMPLE_BYTES:
         raise LayoutError("sample too large")
-    chunk_end = np.cumsum(sizes)[np.cumsum(samples_per_chunk) - 1]
-    chunk_start = np.append(0, chunk_end[:-1])
-    return int((t.chunk_offsets.astype(np.int64) + (chunk_end - chunk_start)).max())
+    chunk_of = np.repeat(np.arange(chunks), samples_per_chunk)
+    before = np.cumsum(sizes) - sizes  # bytes of all earlier samples
+    chunk_first = np.cumsum(samples_per_chunk) - samples_per_chunk
+    offsets = t.chunk_offsets.astype(np.int64)[chunk_of] + before - before[chunk_first][chunk_of]
+    return offsets, sizes
 
 
 def _single_edit(t: TrackTables, movie_timescale: int) -> tuple[int, int, int]:

@@ -12,6 +12,42 @@ _EXTENDED_PAR = 15
 _RECTANGULAR = 0
 
 
+def esds_config(esds: bytes) -> tuple[int, bytes]:
+    """(objectTypeIndication, DecoderSpecificInfo) of an `esds` payload; every descriptor must fit its parent."""
+    end = len(esds)
+    pos, end = _descriptor(esds, 4, end, 3)  # ES_Descriptor
+    flags = esds[pos + 2]
+    pos += 3 + (2 if flags & 0x80 else 0)  # ES_ID, flags, dependsOn_ES_ID
+    pos += 1 + esds[pos] if flags & 0x40 else 0  # URL
+    pos += 2 if flags & 0x20 else 0  # OCR_ES_Id
+    pos, end = _descriptor(esds, pos, end, 4)  # DecoderConfigDescriptor
+    object_type = esds[pos]
+    pos, end = _descriptor(esds, pos + 13, end, 5)  # DecoderSpecificInfo, after the 13 fixed bytes
+    return object_type, esds[pos:end]
+
+
+def esds_frame_size(esds: bytes) -> tuple[int, int]:
+    """(width, height) from the VOL header in an `esds` payload's DecoderSpecificInfo."""
+    return vol_frame_size(esds_config(esds)[1])
+
+
+def _descriptor(data: bytes, pos: int, end: int, tag: int) -> tuple[int, int]:
+    """[start, end) of the body of the `tag` descriptor at data[pos], which must fit before `end`."""
+    if pos >= end or data[pos] != tag:
+        raise ValueError(f"expected descriptor tag {tag}")
+    pos += 1
+    size = 0
+    for _ in range(4):  # expandable size: 7 bits per byte, high bit "more"
+        byte = data[pos]
+        pos += 1
+        size = (size << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            break
+    if pos + size > end:
+        raise ValueError(f"descriptor {tag} runs past its parent")
+    return pos, pos + size
+
+
 def vol_frame_size(config: bytes) -> tuple[int, int]:
     """(width, height) from a DecoderSpecificInfo holding a VOL start code. Raises ValueError or IndexError."""
     for start in range(len(config) - 3):

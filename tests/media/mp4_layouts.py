@@ -25,11 +25,22 @@ def _copy(source: str, *args: str) -> Callable[[Path, Callable[[str], Path]], No
     return lambda out, get: ffmpeg(*args[:2], "-i", str(get(source)), *args[2:], "-c", "copy", str(out))
 
 
+def _retimed(source: str) -> Callable[[Path, Callable[[str], Path]], None]:
+    # The SPS now claims 30 fps (60 ticks per second) while the tables still say 25.
+    return lambda out, get: ffmpeg(
+        "-i", str(get(source)), "-c", "copy", "-bsf:v", "h264_metadata=tick_rate=60", str(out)
+    )
+
+
 # name -> (file name, builder); the builder may ask for other layouts by name.
 LAYOUTS: dict[str, tuple[str, Callable[[Path, Callable[[str], Path]], None]]] = {
     # libx264's default B-frames: ctts and an edit list whose media time skips the B-frame delay.
     "x264_bframes": ("bframes.mp4", _encode(*CLIP, *X264, "-g", "25")),
     "x264_no_bframes": ("bf0.mp4", _encode(*CLIP, *X264, "-bf", "0", "-g", "25")),
+    # Keyframes that are not IDR frames: I-frames with a recovery point SEI (open GOP, intra refresh).
+    "x264_open_gop": ("open_gop.mp4", _encode(*CLIP, *X264, "-x264-params", "open-gop=1:keyint=30")),
+    "x264_intra_refresh": ("intra_refresh.mp4", _encode(*CLIP, *X264, "-x264-params", "intra-refresh=1:keyint=25")),
+    "retimed_no_bframes": ("retimed_bf0.mp4", _retimed("x264_no_bframes")),
     "mpeg4": ("mpeg4.mp4", _encode(*CLIP, "-c:v", "mpeg4")),
     "mpeg4_bframes": ("mpeg4_bf.mp4", _encode(*CLIP, "-c:v", "mpeg4", "-bf", "2")),
     "mov": ("clip.mov", _encode(*CLIP, *X264)),
@@ -55,6 +66,7 @@ LAYOUTS: dict[str, tuple[str, Callable[[Path, Callable[[str], Path]], None]]] = 
     "two_video_tracks": ("two_video.mp4", _encode(*CLIP, "-f", "lavfi", "-i", "testsrc=size=32x32:rate=10:duration=4",
                                                   "-map", "0", "-map", "1", *X264)),
     "vfr_bframes": ("vfr_bf.mp4", _encode(*VFR, *X264)),
+    "retimed_bframes": ("retimed_bf.mp4", _retimed("x264_bframes")),
     "vp9": ("vp9.mp4", _encode(*CLIP, "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8")),
     "mjpeg_mov": ("mjpeg.mov", _encode(*CLIP, "-c:v", "mjpeg")),
 }  # fmt: skip

@@ -28,6 +28,9 @@ from tests.media.videos import VideoFactory
 INDEXED = [
     "x264_bframes",
     "x264_no_bframes",
+    "x264_open_gop",
+    "x264_intra_refresh",
+    "retimed_no_bframes",
     "mpeg4",
     "mpeg4_bframes",
     "mov",
@@ -47,8 +50,9 @@ INDEXED = [
     "ten_minutes",
 ]
 # Fragmented; two video tracks; ctts with a variable frame rate (ffmpeg sizes packets from a frame-rate
-# estimate); VP9 and Motion JPEG, whose frame size is only in the media data.
-FALLS_BACK = ["fragmented", "two_video_tracks", "vfr_bframes", "vp9", "mjpeg_mov"]
+# estimate); ctts with an SPS frame rate other than the tables' (ffmpeg 5.1 sizes packets from it, 9.0 does
+# not); VP9 and Motion JPEG, whose frame size is only in the media data.
+FALLS_BACK = ["fragmented", "two_video_tracks", "vfr_bframes", "retimed_bframes", "vp9", "mjpeg_mov"]
 
 
 @pytest.fixture(scope="session")
@@ -143,6 +147,20 @@ def test_a_sample_entry_contradicting_the_bitstream_falls_back(
         assert (probe(lying, settings).width, probe(lying, settings).height) == (64, 48)  # the decoder's size
 
 
+def test_h264_keyframes_come_from_the_bitstream_not_stss(
+    layouts: LayoutFactory, settings: MediaSettings, tmp_path: Path
+) -> None:
+    # ffmpeg's H.264 parser, not the sync sample table, flags keyframes: move the second sync sample off
+    # its IDR frame and the probe still reports the IDR frame.
+    source = layouts.get("x264_bframes")
+    data = source.read_bytes()
+    stss, _ = find_box(data, [b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stss"])
+    (second,) = struct.unpack_from(">I", data, stss + 20)
+    moved = _patched(source, tmp_path / "moved_stss.mp4", stss + 20, struct.pack(">I", second + 4))
+    assert probe(moved, settings).keyframes == probe(source, settings).keyframes
+    assert read_mp4_index(moved, settings) == probe(moved, settings)
+
+
 def test_without_the_mov_demuxer_the_index_stays_out(layouts: LayoutFactory, settings: MediaSettings) -> None:
     no_mov = settings.model_copy(update={"allowed_formats": ("matroska,webm",)})
     assert read_mp4_index(layouts.get("x264_bframes"), no_mov) is None
@@ -183,6 +201,7 @@ def test_hostile_files_fall_back_quickly_in_bounded_memory(
         _patched(source, tmp_path / "huge_count.mp4", stsz + 16, struct.pack(">I", 0xFFFFFFF0)),
         _patched(source, tmp_path / "huge_stts.mp4", stts + 12, struct.pack(">I", 0x7FFFFFFF)),
         _patched(source, tmp_path / "large_size.mp4", moov, struct.pack(">I", 1) + b"moov" + b"\xff" * 8),
+        _patched(source, tmp_path / "empty_sample.mp4", stsz + 20, struct.pack(">I", 0)),  # ffmpeg drops it
     ]
     expected = read_mp4_index(source, settings)
     tracemalloc.start()
