@@ -150,6 +150,8 @@ class Settings(BaseSettings):
     # Fits inside the drain deadline, so a decode admitted just before SIGTERM still finishes (service/grace.py).
     decode_timeout_s: float = Field(default=25.0, gt=0)
     probe_timeout_s: float = Field(default=20.0, gt=0)
+    # Plain MP4/MOV files are probed from their index in the server's process (no ffmpeg probe process).
+    media_in_process_index: bool = True
 
     # Fetching and decoding limits of the media layer: an HTTP(S) proxy every fetch goes through
     # ("http://host:port", CONNECT for https too), extra CA certificates (PEM file) to trust, the largest
@@ -288,6 +290,7 @@ class Settings(BaseSettings):
             ffmpeg=self.ffmpeg,
             decode_timeout_s=self.decode_timeout_s,
             probe_timeout_s=self.probe_timeout_s,
+            in_process_index=self.media_in_process_index,
             egress_proxy=self.egress_proxy,
             ca_bundle=self.ca_bundle,
             max_pixels=self.media_max_pixels,

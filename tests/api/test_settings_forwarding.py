@@ -67,7 +67,8 @@ async def test_ingestor_runs_the_configured_ffmpeg_under_the_probe_timeout(
     hanging = tmp_path / "ffmpeg"
     hanging.write_text("#!/bin/sh\nexec sleep 30\n")
     hanging.chmod(0o755)
-    settings = Settings(ffmpeg=hanging, probe_timeout_s=0.5, temp_dir=tmp_path)
+    # The in-process MP4 index would answer the probe without any ffmpeg: this test is about the ffmpeg probe.
+    settings = Settings(ffmpeg=hanging, probe_timeout_s=0.5, temp_dir=tmp_path, media_in_process_index=False)
     async with MediaIngestor(settings.media_settings()) as ingestor:
         media = await ingestor.from_bytes(video_file.read_bytes())
         started = time.monotonic()
