@@ -16,6 +16,7 @@ import sentencepiece as spm
 from onnx import TensorProto, helper, numpy_helper
 
 from videoprism_bundle.manifest import MANIFEST_NAME, SCHEMA_VERSION
+from videoprism_bundle.tensor_names import EMBEDDINGS, INPUT_IDS, PADDINGS, VIDEO_INPUT
 
 OPSET = 18
 # onnx writes its newest IR version by default, which older onnxruntime builds refuse to load.
@@ -60,13 +61,13 @@ def build_video_model(spec: TinyBundleSpec) -> onnx.ModelProto:
     w2 = (rng.standard_normal((h, d)) / np.sqrt(h)).astype(np.float32)
     # Centering the [0,1] pixels keeps different clips far apart after the ReLU.
     nodes = [
-        helper.make_node("Reshape", ["frames", "flat_shape"], ["flat"]),
+        helper.make_node("Reshape", [VIDEO_INPUT, "flat_shape"], ["flat"]),
         helper.make_node("Sub", ["flat", "half"], ["centered"]),
         helper.make_node("MatMul", ["centered", "w1"], ["hidden"]),
         helper.make_node("Relu", ["hidden"], ["act"]),
         helper.make_node("MatMul", ["act", "w2"], ["proj"]),
     ]
-    _l2_normalize(nodes, "proj", "embeddings")
+    _l2_normalize(nodes, "proj", EMBEDDINGS)
     inits = [
         *_common_initializers(),
         numpy_helper.from_array(np.array([0, -1], dtype=np.int64), "flat_shape"),
@@ -77,8 +78,8 @@ def build_video_model(spec: TinyBundleSpec) -> onnx.ModelProto:
     graph = helper.make_graph(
         nodes,
         "tiny_video_encoder",
-        [helper.make_tensor_value_info("frames", TensorProto.FLOAT, ["batch", t, s, s, 3])],
-        [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", d])],
+        [helper.make_tensor_value_info(VIDEO_INPUT, TensorProto.FLOAT, ["batch", t, s, s, 3])],
+        [helper.make_tensor_value_info(EMBEDDINGS, TensorProto.FLOAT, ["batch", d])],
         inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION)
@@ -90,8 +91,8 @@ def build_text_model(spec: TinyBundleSpec, vocab_size: int) -> onnx.ModelProto:
     rng = np.random.default_rng(spec.seed + 1)
     table = rng.standard_normal((vocab_size, spec.embedding_dim)).astype(np.float32)
     nodes = [
-        helper.make_node("Gather", ["table", "input_ids"], ["tok"]),
-        helper.make_node("Sub", ["one", "paddings"], ["mask"]),
+        helper.make_node("Gather", ["table", INPUT_IDS], ["tok"]),
+        helper.make_node("Sub", ["one", PADDINGS], ["mask"]),
         helper.make_node("Unsqueeze", ["mask", "axis_last"], ["mask3"]),
         helper.make_node("Mul", ["tok", "mask3"], ["masked"]),
         helper.make_node("ReduceSum", ["masked", "axis_one"], ["summed"], keepdims=0),
@@ -99,7 +100,7 @@ def build_text_model(spec: TinyBundleSpec, vocab_size: int) -> onnx.ModelProto:
         helper.make_node("Max", ["count", "one"], ["count1"]),
         helper.make_node("Div", ["summed", "count1"], ["mean"]),
     ]
-    _l2_normalize(nodes, "mean", "embeddings")
+    _l2_normalize(nodes, "mean", EMBEDDINGS)
     inits = [
         *_common_initializers(),
         numpy_helper.from_array(np.array([1], dtype=np.int64), "axis_one"),
@@ -110,10 +111,10 @@ def build_text_model(spec: TinyBundleSpec, vocab_size: int) -> onnx.ModelProto:
         nodes,
         "tiny_text_encoder",
         [
-            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", spec.max_length]),
-            helper.make_tensor_value_info("paddings", TensorProto.FLOAT, ["batch", spec.max_length]),
+            helper.make_tensor_value_info(INPUT_IDS, TensorProto.INT64, ["batch", spec.max_length]),
+            helper.make_tensor_value_info(PADDINGS, TensorProto.FLOAT, ["batch", spec.max_length]),
         ],
-        [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", spec.embedding_dim])],
+        [helper.make_tensor_value_info(EMBEDDINGS, TensorProto.FLOAT, ["batch", spec.embedding_dim])],
         inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION)
@@ -170,8 +171,8 @@ def build_tiny_bundle(directory: Path, spec: TinyBundleSpec | None = None) -> Pa
         "video": {"num_frames": t, "image_size": s, "resize_mode": "crop"},
         "video_encoder": {
             "file": "video_encoder.onnx",
-            "inputs": [_tensor("frames", "float32", ["batch", t, s, s, 3])],
-            "outputs": [_tensor("embeddings", "float32", ["batch", d])],
+            "inputs": [_tensor(VIDEO_INPUT, "float32", ["batch", t, s, s, 3])],
+            "outputs": [_tensor(EMBEDDINGS, "float32", ["batch", d])],
         },
         "source_checkpoint": f"random-seed-{spec.seed}",
         "created_at": "2024-01-01T00:00:00Z",
@@ -184,10 +185,10 @@ def build_tiny_bundle(directory: Path, spec: TinyBundleSpec | None = None) -> Pa
         manifest["text_encoder"] = {
             "file": "text_encoder.onnx",
             "inputs": [
-                _tensor("input_ids", "int64", ["batch", length]),
-                _tensor("paddings", "float32", ["batch", length]),
+                _tensor(INPUT_IDS, "int64", ["batch", length]),
+                _tensor(PADDINGS, "float32", ["batch", length]),
             ],
-            "outputs": [_tensor("embeddings", "float32", ["batch", d])],
+            "outputs": [_tensor(EMBEDDINGS, "float32", ["batch", d])],
         }
     files = ["video_encoder.onnx"] + (["text_encoder.onnx", "tokenizer.model"] if spec.with_text else [])
     manifest["files_sha256"] = {name: _sha256(directory / name) for name in files}

@@ -11,6 +11,7 @@ from service.core.engines import VideoEngine
 from service.core.runtime_selection import CPU_EP
 from service.core.video_pipeline import frames_sha256
 from videoprism_bundle.loader import Bundle
+from videoprism_bundle.tensor_names import VIDEO_INPUT
 
 
 def _engine(bundle: Bundle, value_range: tuple[float, float]) -> VideoEngine:
@@ -30,7 +31,7 @@ def test_video_preprocess_matches_stack_and_scale(tiny_bundle: Bundle) -> None:
         engine = _engine(tiny_bundle, (low, high))
         clips = [rng.integers(0, 256, engine.shape, dtype=np.uint8) for _ in range(3)]
         expected = np.stack(clips).astype(np.float32) * np.float32((high - low) / 255.0) + np.float32(low)
-        frames = np.asarray(engine.preprocess(clips)["frames"], dtype=np.float32)
+        frames = np.asarray(engine.preprocess(clips)[VIDEO_INPUT], dtype=np.float32)
         assert frames.dtype == np.float32 and frames.shape == (3, *engine.shape)
         assert float(np.max(np.abs(frames - expected))) <= 1e-6
 

@@ -13,6 +13,7 @@ from service.core.engines import VideoEngine
 from service.core.parallelism import BIG_MODEL_CLIPS_PER_RUN
 from service.core.runtime_selection import CPU_EP
 from videoprism_bundle.loader import Bundle
+from videoprism_bundle.tensor_names import VIDEO_INPUT
 
 
 class RunSizeRecorder(OnnxRuntimeBackend):
@@ -23,7 +24,7 @@ class RunSizeRecorder(OnnxRuntimeBackend):
         self.run_sizes: list[int] = []
 
     def run(self, feeds: Feeds) -> npt.NDArray[np.float32]:
-        self.run_sizes.append(int(feeds["frames"].shape[0]))
+        self.run_sizes.append(int(feeds[VIDEO_INPUT].shape[0]))
         return super().run(feeds)
 
 

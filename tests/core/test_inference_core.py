@@ -25,6 +25,7 @@ from service.text import TextTokenizer
 from tests.core.core_factory import FAST_SETTINGS, started_core
 from tests.core.instrumented_engines import RecordingTextEngine, RecordingVideoEngine
 from videoprism_bundle.loader import Bundle
+from videoprism_bundle.tensor_names import EMBEDDINGS, INPUT_IDS, PADDINGS, VIDEO_INPUT
 
 
 def _clip(bundle: Bundle, seed: int) -> np.ndarray:
@@ -36,7 +37,7 @@ def _clip(bundle: Bundle, seed: int) -> np.ndarray:
 
 def _bare_video(bundle: Bundle, clips: np.ndarray) -> np.ndarray:
     session = ort.InferenceSession(str(bundle.video_encoder), providers=["CPUExecutionProvider"])
-    return np.asarray(session.run(["embeddings"], {"frames": clips.astype(np.float32) / 255.0})[0])
+    return np.asarray(session.run([EMBEDDINGS], {VIDEO_INPUT: clips.astype(np.float32) / 255.0})[0])
 
 
 async def test_not_ready_until_started_then_model_info(tiny_bundle: Bundle) -> None:
@@ -81,7 +82,7 @@ async def test_text_embeddings_match_a_bare_session(tiny_bundle: Bundle) -> None
     assert tiny_bundle.tokenizer is not None
     batch = TextTokenizer(tiny_bundle.tokenizer, max_length=16).encode_batch(texts)
     session = ort.InferenceSession(str(tiny_bundle.text_encoder), providers=["CPUExecutionProvider"])
-    expected = session.run(["embeddings"], {"input_ids": batch.ids, "paddings": batch.paddings})[0]
+    expected = session.run([EMBEDDINGS], {INPUT_IDS: batch.ids, PADDINGS: batch.paddings})[0]
     got = np.stack([r.embedding for r in results if r.embedding is not None])
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     assert [r.num_tokens for r in results] == batch.lengths
