@@ -3,10 +3,6 @@ and a running two-door server (module-scoped: starting one costs a warm-up)."""
 
 from __future__ import annotations
 
-import functools
-import http.server
-import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +12,8 @@ import pytest
 from service.settings import Settings
 from tests.api.server_thread import ServerThread
 from tests.core.bundle_factory import TinyBundleSpec, build_tiny_bundle
+from tests.core.shared_fixtures import directory_origin, write_clip
+from tests.core.shared_fixtures import redis_server as redis_server  # a fixture: one throwaway Redis per test
 
 
 @pytest.fixture(scope="session")
@@ -25,30 +23,14 @@ def api_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def video_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("api_media") / "clip.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "3",
-         "-c:v", "mpeg4", "-pix_fmt", "yuv420p", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+    return write_clip(tmp_path_factory.mktemp("api_media"))
 
 
 @pytest.fixture(scope="session")
 def origin(video_file: Path) -> Iterator[tuple[str, int]]:
     """A loopback HTTP origin serving the video directory: (base URL, port)."""
-    handler = functools.partial(_QuietHandler, directory=str(video_file.parent))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    port = server.server_address[1]
-    yield f"http://127.0.0.1:{port}", port
-    server.shutdown()
+    with directory_origin(video_file.parent) as port:
+        yield f"http://127.0.0.1:{port}", port
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ answer `overloaded` at once, before reading the body; once the held requests fin
 
 from __future__ import annotations
 
-import http.server
 import socket
 import threading
 import time
@@ -19,6 +18,7 @@ from service.grpc_api.gen import embedding_pb2 as pb
 from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from service.settings import Settings
 from tests.api.server_thread import ServerThread
+from tests.cluster.origin import LoopbackOrigin
 
 LIMIT = 2
 
@@ -26,26 +26,11 @@ LIMIT = 2
 @pytest.fixture
 def gated_origin(video_file: Path) -> Iterator[tuple[int, threading.Event]]:
     """Serves the video only once the gate opens: requests fetching from it stay in flight until then."""
-    payload = video_file.read_bytes()
     gate = threading.Event()
-
-    class Gated(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            gate.wait(30)
-            self.send_response(200)
-            self.send_header("content-type", "video/mp4")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gated)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1], gate
+    origin = LoopbackOrigin(video_file.read_bytes(), before_answer=lambda: gate.wait(30))
+    yield origin.port, gate
     gate.set()
-    server.shutdown()
+    origin.close()
 
 
 def _wait_in_flight(running: ServerThread, count: int) -> None:

@@ -4,13 +4,8 @@ requests of both doors complete, temp files are removed, and the process exits 0
 
 from __future__ import annotations
 
-import http.server
-import os
 import signal
-import socket
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,69 +18,36 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from service.grpc_api.gen import embedding_pb2 as pb
 from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
+from tests.api.serve_process import SERVE, kill_if_running, loopback_env, wait_ready
+from tests.cluster.origin import LoopbackOrigin
+from tests.core.redis_server import free_port
 
 SLOW_S = 3.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def slow_origin(video_file: Path) -> Iterator[int]:
     """Serves the video only after SLOW_S seconds, so requests are still in flight when SIGTERM lands."""
-    payload = video_file.read_bytes()
-
-    class Slow(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            time.sleep(SLOW_S)
-            self.send_response(200)
-            self.send_header("content-type", "video/mp4")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
+    origin = LoopbackOrigin(video_file.read_bytes(), before_answer=lambda: time.sleep(SLOW_S))
+    yield origin.port
+    origin.close()
 
 
 def test_sigterm_drains_and_exits_zero(api_bundle_dir: Path, slow_origin: int, tmp_path: Path) -> None:
-    http_port, grpc_port = _free_port(), _free_port()
+    http_port, grpc_port = free_port(), free_port()
     spool = tmp_path / "spool"
     spool.mkdir()
     env = {
-        **os.environ,
-        "VIDEOPRISM_BUNDLE": str(api_bundle_dir),
-        "VIDEOPRISM_HTTP_PORT": str(http_port),
-        "VIDEOPRISM_GRPC_PORT": str(grpc_port),
-        "VIDEOPRISM_DEVICE": "cpu",
-        "VIDEOPRISM_ALLOW_NETWORKS": "127.0.0.1/32",
-        "VIDEOPRISM_ALLOWED_PORTS": f"80,443,{slow_origin}",
+        **loopback_env(api_bundle_dir, http_port, grpc_port, slow_origin),
         "VIDEOPRISM_DRAIN_TIMEOUT_S": "20",
         "VIDEOPRISM_TEMP_DIR": str(spool),
     }
-    serve = Path(sys.executable).with_name("videoprism-serve")
     proc = subprocess.Popen(
-        [str(serve)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        [str(SERVE)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     base = f"http://127.0.0.1:{http_port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.1)
+        wait_ready(base, proc)
         url = f"http://127.0.0.1:{slow_origin}/clip.mp4"
         with ThreadPoolExecutor(5) as pool, grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as early:
             in_flight = [
@@ -116,9 +78,7 @@ def test_sigterm_drains_and_exits_zero(api_bundle_dir: Path, slow_origin: int, t
             grpc_finished = grpc_in_flight.result()
         code = proc.wait(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill_if_running(proc)
     assert ready.status_code == 503 and ready.json()["error"]["code"] == "draining"
     assert refused.status_code == 503 and refused.json()["error"]["code"] == "draining"
     assert health_refused.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]

@@ -10,7 +10,6 @@ import http.server
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +24,9 @@ from service.grace import EXIT_MARGIN_S
 from service.grpc_api.errors import error_info
 from service.grpc_api.gen import embedding_pb2 as pb
 from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
+from tests.api.serve_process import SERVE, kill_if_running, loopback_env, wait_ready
 from tests.core.redis_server import free_port
+from tests.media.procs import alive
 from tests.reliability.media import hanging_ffmpeg
 
 DRAIN_S = 2.0
@@ -50,14 +51,6 @@ def _descendants(pid: int) -> set[int]:
             found.add(child)
             todo.append(child)
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 ORIGIN_DELAY_S = 60.0
@@ -90,37 +83,22 @@ def test_requests_past_the_drain_deadline_answer_draining(
     spool = tmp_path / "spool"
     spool.mkdir()
     env = {
-        **os.environ,
+        **loopback_env(api_bundle_dir, http_port, grpc_port, stalled_origin),
         "PATH": f"{hanging_ffmpeg(tmp_path / 'bin')}{os.pathsep}{os.environ.get('PATH', '')}",
-        "VIDEOPRISM_BUNDLE": str(api_bundle_dir),
-        "VIDEOPRISM_HTTP_PORT": str(http_port),
-        "VIDEOPRISM_GRPC_PORT": str(grpc_port),
-        "VIDEOPRISM_DEVICE": "cpu",
-        "VIDEOPRISM_ALLOW_NETWORKS": "127.0.0.1/32",
-        "VIDEOPRISM_ALLOWED_PORTS": f"80,443,{stalled_origin}",
         "VIDEOPRISM_DRAIN_TIMEOUT_S": str(DRAIN_S),
         "VIDEOPRISM_DECODE_TIMEOUT_S": "60",
         "VIDEOPRISM_PROBE_TIMEOUT_S": "60",
         "VIDEOPRISM_REQUEST_TIMEOUT_S": "120",
         "VIDEOPRISM_TEMP_DIR": str(spool),
     }
-    serve = Path(sys.executable).with_name("videoprism-serve")
     proc = subprocess.Popen(
-        [str(serve)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        [str(SERVE)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     base = f"http://127.0.0.1:{http_port}"
     url = f"http://127.0.0.1:{stalled_origin}/clip.mp4"
     upload = base64.b64encode(video_file.read_bytes()).decode()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.1)
+        wait_ready(base, proc)
         with ThreadPoolExecutor(4) as pool, grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
             fetching = [
                 pool.submit(
@@ -147,9 +125,7 @@ def test_requests_past_the_drain_deadline_answer_draining(
         code = proc.wait(timeout=DRAIN_S + EXIT_MARGIN_S + 10)
         exit_s = time.monotonic() - terminated
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill_if_running(proc)
     stderr = proc.stderr.read() if proc.stderr else ""
     print(
         f"exit {exit_s:.2f} s after SIGTERM (drain {DRAIN_S} s); {len(children)} ffmpeg processes at SIGTERM"
@@ -163,6 +139,6 @@ def test_requests_past_the_drain_deadline_answer_draining(
     assert code == 0, stderr[-3000:]
     assert exit_s <= DRAIN_S + EXIT_MARGIN_S, f"exited {exit_s:.1f} s after SIGTERM"
     assert "Exception in ASGI application" not in stderr
-    alive = [pid for pid in children if _alive(pid)]
-    assert alive == [], f"ffmpeg children outlived the server: {alive}"
+    survivors = [pid for pid in children if alive(pid)]
+    assert survivors == [], f"ffmpeg children outlived the server: {survivors}"
     assert list(spool.iterdir()) == []

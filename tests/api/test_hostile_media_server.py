@@ -8,10 +8,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.server
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +22,7 @@ import pytest
 from service.grpc_api.gen import embedding_pb2 as pb
 from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from service.media.spool import PREFIX
+from tests.api.serve_process import SERVE, loopback_env, wait_ready
 from tests.api.server_thread import ServerThread
 from tests.core.redis_server import free_port
 
@@ -109,17 +108,9 @@ def trickling_origin(video_file: Path) -> Iterator[int]:
 
 
 def _start(env: dict[str, str], http_port: int) -> subprocess.Popen[bytes]:
-    serve = Path(sys.executable).with_name("videoprism-serve")
-    proc = subprocess.Popen([str(serve)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{http_port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, "server did not become ready"
-        time.sleep(0.1)
+    proc = subprocess.Popen([str(SERVE)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_ready(f"http://127.0.0.1:{http_port}", proc)
+    return proc
 
 
 def test_kill_9_spool_is_purged_by_the_next_start(
@@ -129,13 +120,7 @@ def test_kill_9_spool_is_purged_by_the_next_start(
     spool.mkdir()
     http_port, grpc_port = free_port(), free_port()
     env = {
-        **os.environ,
-        "VIDEOPRISM_BUNDLE": str(api_bundle_dir),
-        "VIDEOPRISM_HTTP_PORT": str(http_port),
-        "VIDEOPRISM_GRPC_PORT": str(grpc_port),
-        "VIDEOPRISM_DEVICE": "cpu",
-        "VIDEOPRISM_ALLOW_NETWORKS": "127.0.0.1/32",
-        "VIDEOPRISM_ALLOWED_PORTS": f"80,443,{trickling_origin}",
+        **loopback_env(api_bundle_dir, http_port, grpc_port, trickling_origin),
         "VIDEOPRISM_TEMP_DIR": str(spool),
     }
     first = _start(env, http_port)

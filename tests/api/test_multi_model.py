@@ -6,7 +6,6 @@ route, gRPC), an unknown name is `model_not_found` naming the served models, `/v
 from __future__ import annotations
 
 import base64
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from service.grpc_api.gen import embedding_pb2 as pb
 from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from service.settings import DEMO_BUNDLE, Settings
 from tests.api.server_thread import ServerThread
+from tests.core.shared_fixtures import write_clip
 
 DEMO_DIM, TINY_DIM = 96, 16
 
@@ -117,12 +117,7 @@ def test_the_same_video_under_two_models_is_two_cache_entries(
     two_models: ServerThread, tmp_path: Path
 ) -> None:
     # A video no other test sends: the cache key is the content's hash, with the bundle id.
-    clip = tmp_path / "fresh.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10", "-t", "2",
-         "-c:v", "mpeg4", "-pix_fmt", "yuv420p", str(clip)],
-        check=True,
-    )  # fmt: skip
+    clip = write_clip(tmp_path, "fresh.mp4", pattern="testsrc2", seconds=2)
     data = base64.b64encode(clip.read_bytes()).decode()
     with two_models.client() as client:
 

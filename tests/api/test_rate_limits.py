@@ -5,7 +5,6 @@ Redis gone each replica enforces the limit alone (fail open to per-replica bucke
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import grpc
 import httpx
@@ -23,14 +22,6 @@ KEYS = ("key-a-0001", "key-b-0002", "key-c-0003", "key-d-0004")
 
 def _bearer(key: str) -> dict[str, str]:
     return {"authorization": f"Bearer {key}"}
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.kill()
 
 
 @pytest.fixture

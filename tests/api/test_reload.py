@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 from service.model_catalog import read_manifest
 from service.settings import Settings
 from tests.api.reload_load import ClientLoad
+from tests.api.serve_process import SERVE, wait_ready
 from tests.api.server_thread import ServerThread
 from tests.core.bundle_factory import TinyBundleSpec, build_tiny_bundle
 from tests.core.redis_server import free_port
@@ -147,18 +147,6 @@ def test_reload_under_load_fails_no_request(
         assert server.stop() == 0
 
 
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, "server did not become ready"
-        time.sleep(0.1)
-
-
 def test_sighup_rereads_the_models_directory_under_load(
     api_bundle_dir: Path, other_bundle: Path, video_file: Path, tmp_path: Path
 ) -> None:
@@ -177,12 +165,10 @@ def test_sighup_rereads_the_models_directory_under_load(
         "VIDEOPRISM_CACHE": "none",
     }
     log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("videoprism-serve"))], env=env, stdout=log, stderr=log
-    )
+    proc = subprocess.Popen([str(SERVE)], env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{http_port}"
     try:
-        _wait_ready(base, proc)
+        wait_ready(base, proc)
         with httpx.Client(base_url=base, timeout=30) as client:
             assert _served(client) == {"main": _bundle_id(api_bundle_dir)}
             with ClientLoad(base, f"127.0.0.1:{grpc_port}", video_file.read_bytes(), "main") as load:

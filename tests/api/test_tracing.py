@@ -5,11 +5,9 @@ spans of a REST video request, a gRPC text request and a gRPC segment stream joi
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ import pytest
 
 from service.grpc_api.gen import embedding_pb2 as pb
 from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
+from tests.api.serve_process import SERVE, loopback_env, wait_ready
 from tests.api.test_tracing_collector import SERVER, Collector, ExportedSpan
 from tests.core.redis_server import free_port
 
@@ -43,35 +42,20 @@ def traced_server(
     collector = Collector()
     http_port, grpc_port = free_port(), free_port()
     log_path = tmp_path_factory.mktemp("traced") / "server.log"
+    shared = loopback_env(api_bundle_dir, http_port, grpc_port, origin[1])
     env = {
         # A developer's own OTEL_* settings (a sampler, another endpoint) must not change what is tested.
-        **{name: value for name, value in os.environ.items() if not name.startswith("OTEL_")},
-        "VIDEOPRISM_BUNDLE": str(api_bundle_dir),
-        "VIDEOPRISM_HTTP_PORT": str(http_port),
-        "VIDEOPRISM_GRPC_PORT": str(grpc_port),
-        "VIDEOPRISM_DEVICE": "cpu",
+        **{name: value for name, value in shared.items() if not name.startswith("OTEL_")},
         "VIDEOPRISM_INTRA_OP_THREADS": "1",
         "VIDEOPRISM_CACHE": "memory",
-        "VIDEOPRISM_ALLOW_NETWORKS": "127.0.0.1/32",
-        "VIDEOPRISM_ALLOWED_PORTS": f"80,443,{origin[1]}",
         "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint,
         "OTEL_SERVICE_NAME": "videoprism-under-test",
         "OTEL_BSP_SCHEDULE_DELAY": "50",
     }
-    serve = Path(sys.executable).with_name("videoprism-serve")
     with log_path.open("wb") as log:
-        process = subprocess.Popen([str(serve)], env=env, stdout=log, stderr=log)
+        process = subprocess.Popen([str(SERVE)], env=env, stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{http_port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, f"server did not become ready: {log_path.read_text()}"
-            time.sleep(0.1)
+        wait_ready(f"http://127.0.0.1:{http_port}", process, why=log_path.read_text)
         yield TracedServer(f"http://127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}", collector, log_path)
     finally:
         process.send_signal(signal.SIGTERM)

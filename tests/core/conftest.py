@@ -4,10 +4,6 @@ executor and started batchers."""
 
 from __future__ import annotations
 
-import functools
-import http.server
-import subprocess
-import threading
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,7 +13,8 @@ import pytest
 from tests.core.batcher_kit import Started
 from tests.core.bundle_factory import TinyBundleSpec, build_tiny_bundle
 from tests.core.instrumented_engines import RecordingVideoEngine
-from tests.core.redis_server import RedisServer
+from tests.core.shared_fixtures import directory_origin, write_clip
+from tests.core.shared_fixtures import redis_server as redis_server  # a fixture: one throwaway Redis per test
 from videoprism_bundle.loader import Bundle, load_bundle
 
 
@@ -31,38 +28,15 @@ def tiny_bundle(tiny_bundle_dir: Path) -> Bundle:
     return load_bundle(tiny_bundle_dir)
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.kill()
-
-
 @pytest.fixture(scope="module")
 def video_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("media") / "clip.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "3",
-         "-c:v", "mpeg4", "-pix_fmt", "yuv420p", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
+    return write_clip(tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture(scope="module")
 def http_origin(video_file: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(video_file.parent))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/{video_file.name}"
-    server.shutdown()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+    with directory_origin(video_file.parent) as port:
+        yield f"http://127.0.0.1:{port}/{video_file.name}"
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 
-def ffmpeg_children() -> list[int]:
-    """Pids of this process's children whose name or command line says ffmpeg."""
+def ffmpeg_children(*, zombies: bool = False) -> list[int]:
+    """Pids of this process's children whose name or command line says ffmpeg; `zombies` counts those
+    that exited and are not reaped yet too (a check that every child was waited for)."""
     me = str(os.getpid())
     found = []
     for pid in os.listdir("/proc"):
@@ -22,10 +23,19 @@ def ffmpeg_children() -> list[int]:
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()
-        # State Z: exited, only waiting to be reaped; it holds no resources we care about here.
-        if fields[1] == me and fields[0] != "Z" and "ffmpeg" in stat.split("(", 1)[1] + command:
+        # State Z: exited, only waiting to be reaped; it holds no resources, so only `zombies` counts it.
+        if fields[1] == me and (zombies or fields[0] != "Z") and "ffmpeg" in stat.split("(", 1)[1] + command:
             found.append(int(pid))
     return found
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` still runs: a zombie (state Z, exited and waiting to be reaped) does not count."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def bytes_written(pid: int) -> int:

@@ -12,7 +12,7 @@ import pytest
 
 from service.errors import ServiceError
 from service.media import MediaIngestor, MediaSettings, SamplingSpec
-from tests.media.test_ingestor import _ffmpeg_children
+from tests.media.procs import ffmpeg_children
 from tests.media.videos import VideoFactory
 
 SEEDS = ["h264", "vp9", "avi", "gif", "faststart", "vfr"]
@@ -64,7 +64,7 @@ async def run_fuzz(videos: VideoFactory, settings: MediaSettings, count: int, se
         for code in codes:
             outcomes[code] = outcomes.get(code, 0) + 1
         assert list(ing.temp_dir.iterdir()) == []
-    assert _ffmpeg_children() == 0
+    assert ffmpeg_children(zombies=True) == []
     assert len(os.listdir("/proc/self/fd")) == fds_before
     assert list(Path(settings.temp_dir or "/nonexistent").iterdir()) == []
     return outcomes

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 
 from service.errors import ServiceError
 from service.media import MediaIngestor, MediaSettings, SamplingSpec, decode_clip_sync
+from tests.media.procs import ffmpeg_children
 from tests.media.videos import VideoFactory
 
 SPEC = SamplingSpec(num_frames=4, image_size=16)
@@ -82,26 +82,8 @@ async def test_concurrent_decodes_respect_the_bound(videos: VideoFactory, settin
         medias = [await ing.from_bytes(videos.get(n).read_bytes()) for n in ["h264", "vp9", "avi", "gif"] * 2]
         task = asyncio.gather(*(ing.decode_clip(m, SPEC) for m in medias))
         while not task.done():
-            peak = max(peak, _ffmpeg_children())
+            peak = max(peak, len(ffmpeg_children(zombies=True)))
             await asyncio.sleep(0.005)
         results = await task
     assert all(r.shape == (4, 16, 16, 3) for r in results)
     assert 1 <= peak <= 2
-
-
-def _ffmpeg_children() -> int:
-    me = str(os.getpid())
-    count = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        # A child can exit between the listing and either read; it is then no longer live.
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            command = Path(f"/proc/{pid}/cmdline").read_text(errors="ignore")
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if fields[1] == me and "ffmpeg" in stat.split("(", 1)[1].split(")", 1)[0] + command:
-            count += 1
-    return count

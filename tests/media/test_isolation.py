@@ -11,15 +11,8 @@ import pytest
 from service.errors import ServiceError
 from service.media import MediaSettings, SamplingSpec, decode_clip_sync
 from service.media.process_runner import ProcessLimits, run_limited
+from tests.media.procs import alive
 from tests.media.videos import VideoFactory
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_hanging_ffmpeg_and_its_children_are_killed(tmp_path: Path, settings: MediaSettings) -> None:
@@ -37,9 +30,9 @@ def test_hanging_ffmpeg_and_its_children_are_killed(tmp_path: Path, settings: Me
     recorded = [int(p) for p in pids.read_text().split()]
     assert len(recorded) == 2
     deadline = time.monotonic() + 3
-    while any(_alive(p) for p in recorded) and time.monotonic() < deadline:
+    while any(alive(p) for p in recorded) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(_alive(p) for p in recorded)
+    assert not any(alive(p) for p in recorded)
 
 
 def test_rlimits_are_applied_to_the_child() -> None:
