@@ -63,9 +63,10 @@ system-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# Both committed copies of the gRPC stubs (server and client) from proto/; run after editing the .proto.
+# The one committed copy of the gRPC stubs (videoprism_proto/, shared by server and client) from proto/;
+# run after editing the .proto.
 proto: $(STAMP)
-	$(BIN)/python -m service.grpc_api.codegen
+	$(BIN)/python -m videoprism_proto.codegen
 
 run: $(SERVE_STAMP) serve-system-deps
 	$(BIN)/videoprism-serve

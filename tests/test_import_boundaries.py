@@ -42,6 +42,9 @@ def _violations(package: str, forbidden: tuple[str, ...]) -> list[str]:
         ("training", ("service",)),
         ("service", ("torch", "training")),
         ("videoprism_bundle", ("service", "training", "torch", "fastapi", "grpc")),
+        # The SDK and the stubs it shares with the server (tests/clients/test_client_independent.py runs it).
+        ("videoprism_client", ("service", "training", "torch", "fastapi", "onnxruntime")),
+        ("videoprism_proto", ("service", "training", "videoprism_client")),
     ],
 )
 def test_package_does_not_import(package: str, forbidden: tuple[str, ...]) -> None:

@@ -9,7 +9,6 @@ import grpc
 import numpy as np
 from google.rpc import error_details_pb2, status_pb2
 
-from videoprism_client._gen import embedding_pb2 as pb
 from videoprism_client.errors import DeadlineExceeded, TransportError, VideoPrismError
 from videoprism_client.types import (
     ItemError,
@@ -24,6 +23,7 @@ from videoprism_client.types import (
     VideoOptions,
     VideoResult,
 )
+from videoprism_proto import embedding_pb2 as pb
 
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 

@@ -22,8 +22,6 @@ import grpc
 
 from videoprism_client import _grpc_codec as codec
 from videoprism_client._client_base import DEFAULT_TIMEOUT_S, AsyncClientBase, SyncClientBase
-from videoprism_client._gen import embedding_pb2 as pb
-from videoprism_client._gen import embedding_pb2_grpc as pb_grpc
 from videoprism_client.long_video import StreamedSegment, StreamedVideo, streamed
 from videoprism_client.retry import RetryPolicy
 from videoprism_client.types import (
@@ -36,6 +34,8 @@ from videoprism_client.types import (
     VideoOptions,
     as_video,
 )
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 T = TypeVar("T")
 # Inline videos can be large; the server enforces its own limit, so the client does not impose one.

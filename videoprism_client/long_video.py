@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from videoprism_client._gen import embedding_pb2 as pb
 from videoprism_client.types import ItemError, Vector, Video, VideoOptions
+from videoprism_proto import embedding_pb2 as pb
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import aiohttp
 import grpc
 
 from bench.loadgen.workloads import text_for
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 Body = Callable[[int], bytes]
 

@@ -19,8 +19,8 @@ from service.core.types import (
     VideoUrl,
 )
 from service.errors import InvalidRequestError
-from service.grpc_api.gen import embedding_pb2 as pb
 from service.raw_frames import decoded_frames
+from videoprism_proto import embedding_pb2 as pb
 
 
 def video_item(source: pb.VideoSource, info: Callable[[], ModelInfo], *, where: str = "video") -> VideoItem:

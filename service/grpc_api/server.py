@@ -8,13 +8,13 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from service.app import ServiceContext
-from service.grpc_api.gen import embedding_pb2, embedding_pb2_grpc
 from service.grpc_api.interceptors import FrontDoorInterceptor
 from service.grpc_api.reflection import enable_reflection
 from service.grpc_api.servicer import EmbeddingServicer
 from service.grpc_api.timing import ServerTimingInterceptor
 from service.settings import Settings
 from service.tracing import grpc_server_interceptors
+from videoprism_proto import embedding_pb2, embedding_pb2_grpc
 
 SERVICE_NAME = embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"].full_name
 # "" is the whole server's status, which is what most load balancers probe.

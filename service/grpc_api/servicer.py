@@ -15,8 +15,8 @@ from service.core import InferenceCore
 from service.core.types import Deadline, VideoBytes
 from service.errors import DrainingError, InvalidRequestError, PayloadTooLargeError, ServiceError
 from service.grpc_api import convert
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 _DONE = object()
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import grpc
 import httpx
 
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 PROBE_TEXT = "a red ball rolls"
 

@@ -14,11 +14,11 @@ import grpc
 import pytest
 
 from service.grpc_api.errors import error_info
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from service.settings import Settings
 from tests.api.server_thread import ServerThread
 from tests.cluster.origin import LoopbackOrigin
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 LIMIT = 2
 

@@ -11,12 +11,12 @@ import grpc
 import httpx
 import pytest
 
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from service.settings import Settings
 from tests.api.long_video import SEGMENT_S, make_long_video
 from tests.api.server_thread import ServerThread
 from tests.media.procs import ffmpeg_children, settle
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,11 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from tests.api.serve_process import SERVE, kill_if_running, loopback_env, wait_ready
 from tests.cluster.origin import LoopbackOrigin
 from tests.core.redis_server import free_port
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 SLOW_S = 3.0
 

@@ -22,12 +22,12 @@ import pytest
 
 from service.grace import EXIT_MARGIN_S
 from service.grpc_api.errors import error_info
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from tests.api.serve_process import SERVE, kill_if_running, loopback_env, wait_ready
 from tests.core.redis_server import free_port
 from tests.media.procs import alive
 from tests.reliability.media import hanging_ffmpeg
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 DRAIN_S = 2.0
 

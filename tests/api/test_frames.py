@@ -16,10 +16,10 @@ import pytest
 from service.core.media_adapter import MediaIngestorAdapter
 from service.core.media_port import ClipRequest
 from service.grpc_api.errors import error_info
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from service.media import MediaIngestor
 from tests.api.server_thread import ServerThread
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 
 async def _decode(server: ServerThread, data: bytes) -> npt.NDArray[np.uint8]:

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import grpc
 
 from service.grpc_api.errors import error_info
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from tests.api.server_thread import ServerThread
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 # A field tag of 0 is never valid protobuf.
 GARBAGE = b"\x00\xff\xff\xff\xff"

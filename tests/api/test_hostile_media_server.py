@@ -19,12 +19,12 @@ import grpc
 import httpx
 import pytest
 
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from service.media.spool import PREFIX
 from tests.api.serve_process import SERVE, loopback_env, wait_ready
 from tests.api.server_thread import ServerThread
 from tests.core.redis_server import free_port
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,12 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from service.media import MediaIngestor
 from service.settings import Settings
 from tests.api.server_thread import ServerThread
 from tests.media.videos import ffmpeg
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 FORMATS = ("png", "jpg", "webp")
 

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 from service.grpc_api.errors import error_info
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from service.settings import DEMO_BUNDLE, Settings
 from tests.api.server_thread import ServerThread
 from tests.core.shared_fixtures import write_clip
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 DEMO_DIM, TINY_DIM = 96, 16
 

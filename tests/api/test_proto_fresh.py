@@ -1,20 +1,17 @@
-"""Both committed copies of the gRPC stubs (server and client) are exactly what
-`python -m service.grpc_api.codegen` generates from the proto."""
+"""The committed gRPC stubs in `videoprism_proto/` (the one copy the server and the client share) are exactly
+what `python -m videoprism_proto.codegen` generates from the proto."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from service.grpc_api.codegen import COPIES, GEN_FILES, StubCopy, generate
+from videoprism_proto.codegen import GEN_FILES, PACKAGE_DIR, generate
 
 
-@pytest.mark.parametrize("copy", COPIES, ids=lambda c: c.package)
-def test_committed_stubs_match_the_proto(tmp_path: Path, copy: StubCopy) -> None:
-    fresh = generate(tmp_path, copy)
-    stale = [name for name in GEN_FILES if (copy.directory / name).read_text(encoding="utf-8") != fresh[name]]
-    assert stale == [], f"regenerate with `python -m service.grpc_api.codegen`: {stale}"
+def test_committed_stubs_match_the_proto(tmp_path: Path) -> None:
+    fresh = generate(tmp_path)
+    stale = [name for name in GEN_FILES if (PACKAGE_DIR / name).read_text(encoding="utf-8") != fresh[name]]
+    assert stale == [], f"regenerate with `python -m videoprism_proto.codegen`: {stale}"
 
 
 def test_every_proto_field_is_commented() -> None:

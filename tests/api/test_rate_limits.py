@@ -11,11 +11,11 @@ import httpx
 import pytest
 
 from service.grpc_api.errors import error_info
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from service.settings import Settings
 from tests.api.server_thread import ServerThread
 from tests.core.redis_server import RedisServer
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 KEYS = ("key-a-0001", "key-b-0002", "key-c-0003", "key-d-0004")
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import grpc
 import numpy as np
 
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from tests.api.server_thread import ServerThread
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 
 async def test_five_doors_one_vector(server: ServerThread, video_file: Path, origin: tuple[str, int]) -> None:

@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from service.grpc_api.errors import error_info
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from service.settings import Settings
 from tests.api.server_thread import ServerThread
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 TEXT_KEY = "text-only-key-1"
 VIDEO_KEY = "video-only-key-2"

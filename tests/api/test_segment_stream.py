@@ -14,11 +14,11 @@ import httpx
 import numpy as np
 import pytest
 
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from service.settings import Settings
 from tests.api.long_video import SEGMENT_S, SEGMENTS, make_long_video
 from tests.api.server_thread import ServerThread
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 
 @pytest.fixture(scope="session")

@@ -17,11 +17,11 @@ import grpc
 import httpx
 import pytest
 
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from tests.api.serve_process import SERVE, loopback_env, wait_ready
 from tests.api.test_tracing_collector import SERVER, Collector, ExportedSpan
 from tests.core.redis_server import free_port
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 VIDEO_SPANS = {"fetch", "probe", "decode", "queue_wait", "inference", "cache.lookup", "cache.store"}
 TEXT_SPANS = {"queue_wait", "inference", "cache.lookup", "cache.store"}

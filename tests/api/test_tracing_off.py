@@ -11,8 +11,6 @@ import grpc
 import pytest
 from opentelemetry import trace
 
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from service.tracing import (
     TracingConfig,
     current_trace_id,
@@ -23,6 +21,8 @@ from service.tracing import (
     tracing_installed,
 )
 from tests.api.server_thread import ServerThread
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 

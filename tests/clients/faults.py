@@ -15,8 +15,8 @@ import httpx
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from videoprism_client._gen import embedding_pb2 as pb
-from videoprism_client._gen import embedding_pb2_grpc as pb_grpc
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 
 class Refusals:

@@ -18,8 +18,8 @@ from collections.abc import Awaitable, Callable, Sequence
 import grpc
 import httpx
 
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 Send = Callable[[int], Awaitable[str]]
 

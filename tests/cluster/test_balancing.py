@@ -12,12 +12,12 @@ import httpx
 import numpy as np
 import pytest
 
-from service.grpc_api.gen import embedding_pb2 as pb
-from service.grpc_api.gen import embedding_pb2_grpc as pb_grpc
 from tests.cluster.conftest import Cluster
 from tests.cluster.load import GrpcLoad, HttpLoad, drive
 from tests.cluster.observe import counter, wait_for_access
 from tests.cluster.processes import requires_tools
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 pytestmark = requires_tools
 

@@ -1,1 +1,0 @@
-"""Generated protobuf and gRPC stubs; see service/grpc_api/codegen.py."""
