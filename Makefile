@@ -82,7 +82,7 @@ deadcode: $(STAMP)
 	$(BIN)/vulture
 
 typecheck: $(STAMP)
-	$(BIN)/mypy service training tests bench videoprism_client videoprism_tools deploy docker
+	$(BIN)/mypy service training tests bench videoprism_client videoprism_tools videoprism_proto deploy docker
 	$(BIN)/mypy videoprism_bundle
 
 unit: $(STAMP) system-deps
