@@ -18,6 +18,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from typing import Any, Literal
 
 import uvicorn
 from fastapi import FastAPI
@@ -41,6 +42,24 @@ class _Uvicorn(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         # The process owns SIGTERM: it must drain both doors, not let uvicorn stop HTTP alone.
         yield
+
+
+def _uvicorn(
+    app: FastAPI, host: str, port: int, *, lifespan: Literal["on", "off"], grace_s: int, **options: Any
+) -> _Uvicorn:
+    # log_config=None keeps the service's own logging setup; the access log is off because the HTTP
+    # middleware logs each request itself, with its request id.
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan=lifespan,
+        timeout_graceful_shutdown=grace_s,
+        **options,
+    )
+    return _Uvicorn(config)
 
 
 class ServiceProcess:
@@ -88,18 +107,15 @@ class ServiceProcess:
         self.grpc_port = grpc_server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
         await grpc_server.start()
         api = create_app(context=ctx)
-        config = uvicorn.Config(
+        http = _uvicorn(
             api,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,
-            access_log=False,
+            settings.http_host,
+            settings.http_port,
             lifespan="on",
-            timeout_graceful_shutdown=5,
+            grace_s=5,
             timeout_keep_alive=settings.http_keep_alive_s,
             backlog=settings.http_backlog,
         )
-        http = _Uvicorn(config)
         http_task = asyncio.create_task(http.serve(), name="http")
         ops = _ops_server(settings, create_ops_app(ctx, api))
         ops_task = asyncio.create_task(ops.serve(), name="ops") if ops is not None else None
@@ -173,16 +189,7 @@ class ServiceProcess:
 def _ops_server(settings: Settings, app: FastAPI) -> _Uvicorn | None:
     if settings.ops_port is None:
         return None
-    config = uvicorn.Config(
-        app,
-        host=settings.ops_host,
-        port=settings.ops_port,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=1,
-    )
-    return _Uvicorn(config)
+    return _uvicorn(app, settings.ops_host, settings.ops_port, lifespan="off", grace_s=1)
 
 
 def run(settings: Settings) -> int:

@@ -13,6 +13,7 @@ from service.core.parallelism import BIG_MODEL_CLIPS_PER_RUN, Placement
 from service.core.runtime_selection import CPU_EP, RuntimeEnvironment, select_runtime
 from service.core.settings import RuntimeSettings
 from videoprism_bundle.loader import Bundle
+from videoprism_bundle.manifest import BundleManifest, TextSpec
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +88,9 @@ def build_engines(
     env = env or RuntimeEnvironment.detect(settings.device_id)
     manifest = bundle.manifest
     video_backend, video_reason = _backend(bundle, "video_encoder", settings, env, big_model)
-    video = VideoEngine(
+    video = video_engine(
+        manifest,
         video_backend,
-        embedding_dim=manifest.embedding_dim,
-        num_frames=manifest.video.num_frames,
-        image_size=manifest.video.image_size,
         value_range=manifest.video.value_range,
         reason=video_reason,
         max_items_per_run=BIG_MODEL_CLIPS_PER_RUN if big_model and video_backend.provider == CPU_EP else 0,
@@ -99,34 +98,43 @@ def build_engines(
     text = None
     if manifest.text_encoder is not None and manifest.text is not None:
         text_backend, text_reason = _backend(bundle, "text_encoder", settings, env, big_model)
-        text = TextEngine(
-            text_backend,
-            embedding_dim=manifest.embedding_dim,
-            max_length=manifest.text.max_length,
-            pad_id=manifest.text.pad_id,
-            reason=text_reason,
-        )
+        text = text_engine(manifest.embedding_dim, manifest.text, text_backend, text_reason)
     return Engines(video=video, text=text)
+
+
+def video_engine(
+    manifest: BundleManifest,
+    backend: SessionBackend,
+    *,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    reason: str = "",
+    max_items_per_run: int = 0,
+) -> VideoEngine:
+    """A video engine over `backend` with the bundle's vector size and frame spec."""
+    return VideoEngine(
+        backend,
+        embedding_dim=manifest.embedding_dim,
+        num_frames=manifest.video.num_frames,
+        image_size=manifest.video.image_size,
+        value_range=value_range,
+        reason=reason,
+        max_items_per_run=max_items_per_run,
+    )
+
+
+def text_engine(embedding_dim: int, spec: TextSpec, backend: SessionBackend, reason: str) -> TextEngine:
+    return TextEngine(
+        backend, embedding_dim=embedding_dim, max_length=spec.max_length, pad_id=spec.pad_id, reason=reason
+    )
 
 
 def build_dummy_engines(bundle: Bundle) -> Engines:
     """numpy engines with the bundle's shapes; for front-door tests that exercise everything but ONNX."""
     manifest = bundle.manifest
     backend = DummyBackend(manifest.embedding_dim)
-    video = VideoEngine(
-        backend,
-        embedding_dim=manifest.embedding_dim,
-        num_frames=manifest.video.num_frames,
-        image_size=manifest.video.image_size,
-        reason="dummy engine requested",
-    )
+    reason = "dummy engine requested"
+    video = video_engine(manifest, backend, reason=reason)
     text = None
     if manifest.text is not None:
-        text = TextEngine(
-            backend,
-            embedding_dim=manifest.embedding_dim,
-            max_length=manifest.text.max_length,
-            pad_id=manifest.text.pad_id,
-            reason="dummy engine requested",
-        )
+        text = text_engine(manifest.embedding_dim, manifest.text, backend, reason)
     return Engines(video=video, text=text)

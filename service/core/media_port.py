@@ -53,6 +53,17 @@ class ClipRequest:
     end_s: float | None
     segment_interval_s: float | None
 
+    def canonical(self) -> str:
+        """Every field in a fixed text form: what cache and single-flight keys are made from."""
+
+        def num(value: float | None) -> str:
+            return "-" if value is None else f"{value:.6f}"
+
+        return (
+            f"t={self.num_frames};s={self.image_size};r={self.resize_mode};"
+            f"a={num(self.start_s)};b={num(self.end_s)};g={num(self.segment_interval_s)}"
+        )
+
 
 class MediaPort(Protocol):
     @property

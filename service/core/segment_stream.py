@@ -108,8 +108,7 @@ class SegmentStreamer:
             return
         media = self._inputs.media
         try:
-            request = VideoInputs.clip_request(sampling)
-            plan = await before(deadline, media.plan(resolved.media, request, capped=False))
+            plan = await before(deadline, media.plan(resolved.media, sampling, capped=False))
             at = None if deadline is None else time.monotonic() + deadline.remaining()
             segments = media.segments(resolved.media, plan, deadline_s=at)
             embedded = self._embed(

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from service.core.cache.codec import EmbeddingRecord
 from service.core.cache.embedding_cache import EmbeddingCache
 from service.core.cache.keys import SamplingKey, video_cache_key
-from service.core.media_port import ClipRequest, FetchedMediaLike, MediaPort
+from service.core.media_port import FetchedMediaLike, MediaPort
 from service.core.metrics import CoreMetrics
 from service.core.types import Deadline, ImageBytes, ImageItem, VideoBytes, VideoOptions, VideoUrl
 from service.errors import (
@@ -98,17 +98,6 @@ class VideoInputs:
             options.segment_interval_s,
         )
 
-    @staticmethod
-    def clip_request(sampling: SamplingKey) -> ClipRequest:
-        return ClipRequest(
-            sampling.num_frames,
-            sampling.image_size,
-            sampling.resize_mode,
-            sampling.start_s,
-            sampling.end_s,
-            sampling.segment_interval_s,
-        )
-
     def key(self, sha: str, sampling: SamplingKey) -> str:
         """One key per video and sampling: the record under it always holds every segment (never a list
         cut by the per-request cap), so the answer and the stream share it."""
@@ -147,17 +136,29 @@ class VideoInputs:
     async def resolve_url(
         self, item: VideoUrl, sampling: SamplingKey, deadline: Deadline | None
     ) -> CacheHit | ToDecode:
+        return await self._fetch_unless_cached(item.url, lambda sha: self.key(sha, sampling), deadline)
+
+    async def _fetch_unless_cached(
+        self,
+        url: str,
+        key_of: Callable[[str], str],
+        deadline: Deadline | None,
+        accept: Callable[[FetchedMediaLike], None] = lambda fetched: None,
+    ) -> CacheHit | ToDecode:
+        """The record under `key_of(content hash)` if the URL map or the downloaded bytes find one, else the
+        download; `accept` may refuse the download (it is then released)."""
         media = self.media
-        known = await self._cache.content_hash_for_url(item.url) if self._cache is not None else None
-        if known is not None and (hit := await self.cached(self.key(known, sampling))) is not None:
+        known = await self._cache.content_hash_for_url(url) if self._cache is not None else None
+        if known is not None and (hit := await self.cached(key_of(known))) is not None:
             return CacheHit(hit, known)
         started = time.perf_counter()
-        fetched = await before(deadline, media.fetch_url(item.url))
+        fetched = await before(deadline, media.fetch_url(url))
         self._metrics.fetch_finished(time.perf_counter() - started, fetched.size_bytes)
-        key = self.key(fetched.sha256, sampling)
+        key = key_of(fetched.sha256)
         try:
+            accept(fetched)
             if self._cache is not None:
-                await self._cache.remember_url(item.url, fetched.sha256)
+                await self._cache.remember_url(url, fetched.sha256)
             if fetched.sha256 != known and (hit := await self.cached(key)) is not None:
                 await media.release(fetched)
                 return CacheHit(hit, fetched.sha256)
@@ -194,29 +195,18 @@ class VideoInputs:
         return await self._decode_image(stored, key, sha, deadline)
 
     async def _image_from_url(self, url: str, deadline: Deadline | None) -> CacheHit | DecodedImage:
-        media = self.media
-        known = await self._cache.content_hash_for_url(url) if self._cache is not None else None
-        if known is not None and (hit := await self.cached(self.image_key(known))) is not None:
-            return CacheHit(hit, known)
-        started = time.perf_counter()
-        fetched = await before(deadline, media.fetch_url(url))
-        self._metrics.fetch_finished(time.perf_counter() - started, fetched.size_bytes)
-        key = self.image_key(fetched.sha256)
-        try:
-            if fetched.size_bytes > media.max_image_bytes:
+        limit = self.media.max_image_bytes
+
+        def small_enough(fetched: FetchedMediaLike) -> None:
+            if fetched.size_bytes > limit:
                 raise DownloadTooLargeError(
-                    f"the image is {fetched.size_bytes} bytes; the limit is {media.max_image_bytes} "
-                    "(VIDEOPRISM_MEDIA_MAX_IMAGE_BYTES)"
+                    f"the image is {fetched.size_bytes} bytes; the limit is {limit} (VIDEOPRISM_MEDIA_MAX_IMAGE_BYTES)"
                 )
-            if self._cache is not None:
-                await self._cache.remember_url(url, fetched.sha256)
-            if fetched.sha256 != known and (hit := await self.cached(key)) is not None:
-                await media.release(fetched)
-                return CacheHit(hit, fetched.sha256)
-        except BaseException:
-            await media.release(fetched)
-            raise
-        return await self._decode_image(fetched, key, fetched.sha256, deadline)
+
+        resolved = await self._fetch_unless_cached(url, self.image_key, deadline, accept=small_enough)
+        if isinstance(resolved, CacheHit):
+            return resolved
+        return await self._decode_image(resolved.media, resolved.key, resolved.sha256, deadline)
 
     async def _decode_image(
         self, stored: FetchedMediaLike, key: str, sha: str, deadline: Deadline | None

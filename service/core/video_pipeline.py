@@ -139,9 +139,7 @@ class VideoPipeline:
         media = self._inputs.media
         try:
             started = time.perf_counter()
-            plan = await before(
-                deadline, media.plan(todo.media, VideoInputs.clip_request(sampling), capped=True)
-            )
+            plan = await before(deadline, media.plan(todo.media, sampling, capped=True))
             segments = media.segments(todo.media, plan, deadline_s=time.monotonic() + deadline.remaining())
             with span("decode", **{"video.frames_per_segment": sampling.num_frames}) as decode_span:
                 try:

@@ -194,49 +194,15 @@ def _wrap(
             extra={"code": code, "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
         )
 
-    if handler.response_streaming:
-        behavior = handler.stream_stream or handler.unary_stream
-
-        async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            token = request_id_var.set(request_id)
-            started, code = time.perf_counter(), "ok"
-            try:
-                await begin(context)
-                # aclosing: a cancelled call must stop the handler (and its decoder) now, not when the
-                # abandoned generator is garbage-collected.
-                async with (
-                    ctx.admit(limited=limited),
-                    contextlib.aclosing(behavior(checked(request), context)) as responses,
-                ):
-                    async for response in responses:
-                        yield response
-            except ServiceError as exc:
-                code = exc.code
-                await fail(context, exc)
-            except Exception as exc:
-                if isinstance(exc, grpc.aio.AbortError):
-                    raise
-                code = "internal"
-                await fail(context, exc)
-            finally:
-                finish(started, code)
-                # grpc closes a cancelled stream from another task, whose context never held the token.
-                with contextlib.suppress(ValueError):
-                    request_id_var.reset(token)
-
-        if handler.request_streaming:
-            return handler._replace(stream_stream=streaming)  # type: ignore[attr-defined, no-any-return]
-        return handler._replace(unary_stream=streaming)  # type: ignore[attr-defined, no-any-return]
-
-    behavior_u = handler.stream_unary or handler.unary_unary
-
-    async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    @contextlib.asynccontextmanager
+    async def answering(context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
+        """One admitted call, logged and counted once: a failure becomes its error status."""
         token = request_id_var.set(request_id)
         started, code = time.perf_counter(), "ok"
         try:
             await begin(context)
             async with ctx.admit(limited=limited):
-                return await behavior_u(checked(request), context)
+                yield
         except ServiceError as exc:
             code = exc.code
             await fail(context, exc)
@@ -247,7 +213,32 @@ def _wrap(
             await fail(context, exc)
         finally:
             finish(started, code)
-            request_id_var.reset(token)
+            # grpc closes a cancelled stream from another task, whose context never held the token.
+            with contextlib.suppress(ValueError):
+                request_id_var.reset(token)
+
+    if handler.response_streaming:
+        behavior = handler.stream_stream or handler.unary_stream
+
+        async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            # aclosing: a cancelled call must stop the handler (and its decoder) now, not when the
+            # abandoned generator is garbage-collected.
+            async with (
+                answering(context),
+                contextlib.aclosing(behavior(checked(request), context)) as responses,
+            ):
+                async for response in responses:
+                    yield response
+
+        if handler.request_streaming:
+            return handler._replace(stream_stream=streaming)  # type: ignore[attr-defined, no-any-return]
+        return handler._replace(unary_stream=streaming)  # type: ignore[attr-defined, no-any-return]
+
+    behavior_u = handler.stream_unary or handler.unary_unary
+
+    async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async with answering(context):
+            return await behavior_u(checked(request), context)
 
     if handler.request_streaming:
         return handler._replace(stream_unary=unary)  # type: ignore[attr-defined, no-any-return]

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from service.media.ffmpeg_binary import find_ffmpeg
-from service.media.frame_decoder import decode_frames
+from service.media.frame_decoder import decode_command, decode_frames
 from service.media.models import Frames, MediaInfo, Segment
 from service.media.probe import probe_media
 from service.media.sampling import WindowPlan, plan_clip, plan_segments
@@ -27,9 +27,10 @@ def _decode_plans(
     wanted = np.unique(np.concatenate([p.indices for p in plans]))
     unique = [int(i) for i in wanted]
     plan = choose_strategy(info, unique, strategy)
-    frames = decode_frames(
+    command = decode_command(
         find_ffmpeg(settings), path, info, unique, spec.image_size, spec.resize_mode, plan, settings
     )
+    frames = decode_frames(command, len(unique), spec.image_size, settings)
     return [frames[np.searchsorted(wanted, p.indices)] for p in plans]
 
 

@@ -112,30 +112,25 @@ def decode_command(
 
 
 def decode_frames(
-    ffmpeg: Path,
-    path: Path,
-    info: MediaInfo,
-    unique: list[int],
+    command: FfmpegCommand,
+    wanted: int,
     size: int,
-    resize_mode: str,
-    plan: DecodePlan,
     settings: MediaSettings,
     *,
-    scratch_dir: Path | None = None,
     tracker: ChildTracker | None = None,
 ) -> Frames:
-    """Frames at the sorted, distinct indices `unique` as uint8 [len(unique), size, size, 3].
+    """Runs `command` (from `decode_command`) to completion: the `wanted` frames it writes, as uint8
+    [wanted, size, size, 3].
 
     If the stream ends early (a truncated file) the missing tail repeats the last decoded frame; no
     decoded frame at all raises DecodeFailedError. Timeouts raise DeadlineExceededError.
     """
-    command = decode_command(ffmpeg, path, info, unique, size, resize_mode, plan, settings, scratch_dir)
     frame_bytes = size * size * 3
     limits = ProcessLimits(
         timeout_s=settings.decode_timeout_s,
         memory_bytes=settings.memory_limit_bytes,
         cpu_s=settings.cpu_limit_s,
-        max_stdout_bytes=frame_bytes * len(unique),
+        max_stdout_bytes=frame_bytes * wanted,
     )
     try:
         result = run_limited(command.argv, limits, tracker)
@@ -147,7 +142,7 @@ def decode_frames(
     if count == 0:
         raise DecodeFailedError("no frame could be decoded")
     frames = np.frombuffer(result.stdout[: count * frame_bytes], dtype=np.uint8).reshape(count, size, size, 3)
-    if count < len(unique):
-        pad = np.repeat(frames[-1:], len(unique) - count, axis=0)
+    if count < wanted:
+        pad = np.repeat(frames[-1:], wanted - count, axis=0)
         frames = np.concatenate([frames, pad], axis=0)
     return frames

@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 
 from service.core.backends import OnnxRuntimeBackend
+from service.core.engine_factory import video_engine
 from service.core.engines import VideoEngine
 from service.core.runtime_selection import CPU_EP
 from service.core.video_pipeline import frames_sha256
@@ -15,13 +16,8 @@ from videoprism_bundle.tensor_names import VIDEO_INPUT
 
 
 def _engine(bundle: Bundle, value_range: tuple[float, float]) -> VideoEngine:
-    spec = bundle.manifest.video
-    return VideoEngine(
-        OnnxRuntimeBackend(bundle.video_encoder, (CPU_EP,)),
-        embedding_dim=bundle.manifest.embedding_dim,
-        num_frames=spec.num_frames,
-        image_size=spec.image_size,
-        value_range=value_range,
+    return video_engine(
+        bundle.manifest, OnnxRuntimeBackend(bundle.video_encoder, (CPU_EP,)), value_range=value_range
     )
 
 

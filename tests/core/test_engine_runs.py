@@ -8,7 +8,7 @@ import numpy.typing as npt
 
 from service.core import RuntimeSettings
 from service.core.backends import Feeds, OnnxRuntimeBackend
-from service.core.engine_factory import build_engines
+from service.core.engine_factory import build_engines, video_engine
 from service.core.engines import VideoEngine
 from service.core.parallelism import BIG_MODEL_CLIPS_PER_RUN
 from service.core.runtime_selection import CPU_EP
@@ -30,15 +30,7 @@ class RunSizeRecorder(OnnxRuntimeBackend):
 
 def _engine(bundle: Bundle, max_items_per_run: int) -> tuple[VideoEngine, RunSizeRecorder]:
     backend = RunSizeRecorder(bundle)
-    manifest = bundle.manifest
-    engine = VideoEngine(
-        backend,
-        embedding_dim=manifest.embedding_dim,
-        num_frames=manifest.video.num_frames,
-        image_size=manifest.video.image_size,
-        max_items_per_run=max_items_per_run,
-    )
-    return engine, backend
+    return video_engine(bundle.manifest, backend, max_items_per_run=max_items_per_run), backend
 
 
 def _clips(engine: VideoEngine, count: int) -> list[npt.NDArray[np.uint8]]:

@@ -6,28 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from service.core.media_port import ClipRequest
 from videoprism_bundle.manifest import BundleManifest
 
-
-@dataclass(frozen=True)
-class SamplingKey:
-    num_frames: int
-    image_size: int
-    resize_mode: str
-    start_s: float | None
-    end_s: float | None
-    segment_interval_s: float | None
-
-    def canonical(self) -> str:
-        def num(value: float | None) -> str:
-            return "-" if value is None else f"{value:.6f}"
-
-        return (
-            f"t={self.num_frames};s={self.image_size};r={self.resize_mode};"
-            f"a={num(self.start_s)};b={num(self.end_s)};g={num(self.segment_interval_s)}"
-        )
+# Every field of the clip request changes the vector, so the request itself is the sampling part of a key.
+SamplingKey = ClipRequest
 
 
 def _digest(*parts: str) -> str:
