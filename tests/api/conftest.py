@@ -23,7 +23,7 @@ def api_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def video_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_clip(tmp_path_factory.mktemp("api_media"))
+    return write_clip(tmp_path_factory.mktemp("api_media") / "clip.mp4")
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +55,18 @@ def make_settings(api_bundle_dir: Path, origin: tuple[str, int]) -> Callable[...
         return Settings(**values)
 
     return build
+
+
+@pytest.fixture
+def settings_from_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], Settings]:
+    """Sets each variable for this test only, then reads `Settings()` as the server does at start."""
+
+    def read(env: dict[str, str]) -> Settings:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return Settings()
+
+    return read
 
 
 @pytest.fixture(scope="module")

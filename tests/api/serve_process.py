@@ -8,10 +8,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
+
+from videoprism_proto import embedding_pb2 as pb
+from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 SERVE = Path(sys.executable).with_name("videoprism-serve")
 
@@ -43,6 +48,25 @@ def wait_ready(
             pass
         assert proc.poll() is None and time.monotonic() < deadline, f"server did not become ready {why()}"
         time.sleep(0.1)
+
+
+def embed_in_background(
+    pool: ThreadPoolExecutor, base: str, channel: grpc.Channel, url: str, count: int
+) -> tuple[list[Future[httpx.Response]], Future[Any]]:
+    """`count` HTTP requests and one gRPC call embedding `url`, each with its own query string (so no two
+    share a fetch): the HTTP responses' futures and the gRPC answer's."""
+    http = [
+        pool.submit(
+            httpx.post, f"{base}/v1/embed/video", json={"videos": [{"url": f"{url}?{i}"}]}, timeout=30
+        )
+        for i in range(count)
+    ]
+    call = pool.submit(
+        pb_grpc.EmbeddingServiceStub(channel).EmbedVideo,
+        pb.EmbedVideoRequest(videos=[pb.VideoSource(url=f"{url}?grpc")]),
+        timeout=30,
+    )
+    return http, call
 
 
 def kill_if_running(proc: subprocess.Popen[Any]) -> None:

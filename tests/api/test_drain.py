@@ -16,7 +16,7 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.api.serve_process import SERVE, kill_if_running, loopback_env, wait_ready
+from tests.api.serve_process import SERVE, embed_in_background, kill_if_running, loopback_env, wait_ready
 from tests.cluster.origin import LoopbackOrigin
 from tests.core.redis_server import free_port
 from videoprism_proto import embedding_pb2 as pb
@@ -50,17 +50,7 @@ def test_sigterm_drains_and_exits_zero(api_bundle_dir: Path, slow_origin: int, t
         wait_ready(base, proc)
         url = f"http://127.0.0.1:{slow_origin}/clip.mp4"
         with ThreadPoolExecutor(5) as pool, grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as early:
-            in_flight = [
-                pool.submit(
-                    httpx.post, f"{base}/v1/embed/video", json={"videos": [{"url": f"{url}?{i}"}]}, timeout=30
-                )
-                for i in range(4)
-            ]
-            grpc_in_flight = pool.submit(
-                pb_grpc.EmbeddingServiceStub(early).EmbedVideo,
-                pb.EmbedVideoRequest(videos=[pb.VideoSource(url=f"{url}?grpc")]),
-                timeout=30,
-            )
+            in_flight, grpc_in_flight = embed_in_background(pool, base, early, url, 4)
             time.sleep(1.0)  # the five requests are now waiting on the slow origin
             proc.send_signal(signal.SIGTERM)
             time.sleep(0.3)

@@ -22,12 +22,10 @@ import pytest
 
 from service.grace import EXIT_MARGIN_S
 from service.grpc_api.errors import error_info
-from tests.api.serve_process import SERVE, kill_if_running, loopback_env, wait_ready
+from tests.api.serve_process import SERVE, embed_in_background, kill_if_running, loopback_env, wait_ready
 from tests.core.redis_server import free_port
 from tests.media.procs import alive
 from tests.reliability.media import hanging_ffmpeg
-from videoprism_proto import embedding_pb2 as pb
-from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
 DRAIN_S = 2.0
 
@@ -100,19 +98,9 @@ def test_requests_past_the_drain_deadline_answer_draining(
     try:
         wait_ready(base, proc)
         with ThreadPoolExecutor(4) as pool, grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-            fetching = [
-                pool.submit(
-                    httpx.post, f"{base}/v1/embed/video", json={"videos": [{"url": f"{url}?{i}"}]}, timeout=30
-                )
-                for i in range(2)
-            ]
+            fetching, grpc_call = embed_in_background(pool, base, channel, url, 2)
             decoding = pool.submit(
                 httpx.post, f"{base}/v1/embed/video", json={"videos": [{"data": upload}]}, timeout=30
-            )
-            grpc_call = pool.submit(
-                pb_grpc.EmbeddingServiceStub(channel).EmbedVideo,
-                pb.EmbedVideoRequest(videos=[pb.VideoSource(url=f"{url}?grpc")]),
-                timeout=30,
             )
             time.sleep(1.5)  # fetches wait on the origin, the upload sits in the hanging decoder
             children = _descendants(proc.pid)

@@ -117,7 +117,7 @@ def test_the_same_video_under_two_models_is_two_cache_entries(
     two_models: ServerThread, tmp_path: Path
 ) -> None:
     # A video no other test sends: the cache key is the content's hash, with the bundle id.
-    clip = write_clip(tmp_path, "fresh.mp4", pattern="testsrc2", seconds=2)
+    clip = write_clip(tmp_path / "fresh.mp4", "testsrc2", seconds=2)
     data = base64.b64encode(clip.read_bytes()).decode()
     with two_models.client() as client:
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ def test_defaults_serve_the_demo_bundle_on_loopback_with_the_memory_cache(
     assert settings.api_key_values() == frozenset()
 
 
-def test_env_names_and_lists(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_env_names_and_lists(settings_from_env: Callable[[dict[str, str]], Settings], tmp_path: Path) -> None:
     env = {
         "VIDEOPRISM_HTTP_HOST": "0.0.0.0",
         "VIDEOPRISM_HTTP_PORT": "9000",
@@ -38,9 +39,7 @@ def test_env_names_and_lists(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
         "VIDEOPRISM_HOST_DENYLIST": "Bad.Example.com,.internal",
         "VIDEOPRISM_ALLOW_NETWORKS": "127.0.0.1/32",
     }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    settings = Settings()
+    settings = settings_from_env(env)
     assert (settings.http_host, settings.http_port, settings.grpc_port) == ("0.0.0.0", 9000, 9001)
     assert settings.bundle == tmp_path and settings.cache_backend == "redis"
     assert settings.cache_settings().redis_url == "redis://cache:6379/1"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -71,7 +72,9 @@ def test_version_names_package_and_bundle(api_bundle_dir: Path) -> None:
     assert demo.startswith("bundle videoprism-tiny-demo 1 (id ") and demo != bundle_line
 
 
-def test_media_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_media_settings_come_from_the_environment(
+    settings_from_env: Callable[[dict[str, str]], Settings], tmp_path: Path
+) -> None:
     ca = tmp_path / "ca.pem"
     env = {
         "VIDEOPRISM_EGRESS_PROXY": "http://proxy.internal:3128",
@@ -79,9 +82,7 @@ def test_media_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatc
         "VIDEOPRISM_MEDIA_MAX_PIXELS": "2073600",
         "VIDEOPRISM_MAX_CONCURRENT_DECODES": "6",
     }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    media = Settings().media_settings()
+    media = settings_from_env(env).media_settings()
     assert media.egress_proxy == "http://proxy.internal:3128" and media.ca_bundle == ca
     assert (media.max_pixels, media.max_concurrent_decodes) == (2_073_600, 6)
 

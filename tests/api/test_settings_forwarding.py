@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ from service.media import MediaIngestor, SamplingSpec
 from service.settings import Settings
 
 
-def test_env_reaches_media_and_cache_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_env_reaches_media_and_cache_settings(
+    monkeypatch: pytest.MonkeyPatch, settings_from_env: Callable[[dict[str, str]], Settings], tmp_path: Path
+) -> None:
     env = {
         "VIDEOPRISM_FFMPEG": str(tmp_path / "ffmpeg"),
         "VIDEOPRISM_DECODE_TIMEOUT_S": "7.5",
@@ -24,9 +27,7 @@ def test_env_reaches_media_and_cache_settings(monkeypatch: pytest.MonkeyPatch, t
         "VIDEOPRISM_REDIS_TIMEOUT_S": "0.2",
         "VIDEOPRISM_REDIS_URL": "redis://127.0.0.1:1/0",
     }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    settings = Settings()
+    settings = settings_from_env(env)
     media = settings.media_settings()
     assert (media.ffmpeg, media.decode_timeout_s, media.probe_timeout_s) == (tmp_path / "ffmpeg", 7.5, 2.5)
     assert settings.cache_settings().redis_timeout_s == 0.2

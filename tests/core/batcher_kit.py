@@ -1,10 +1,10 @@
 """What the batcher tests share besides their fixtures (tests/core/conftest.py): a batcher over the
-recording video engine and a deadline."""
+recording video engine, the register that starts batchers for the `started` fixture, and a deadline."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -14,7 +14,19 @@ from service.core.settings import BatcherSettings
 from service.core.types import Deadline
 from tests.core.instrumented_engines import RecordingVideoEngine
 
-Started = list[DynamicBatcher[Any]]
+T = TypeVar("T")
+
+
+class Started:
+    """Starts each batcher it is given and remembers it, so the `started` fixture closes them all."""
+
+    def __init__(self) -> None:
+        self.batchers: list[DynamicBatcher[Any]] = []
+
+    def __call__(self, batcher: DynamicBatcher[T]) -> DynamicBatcher[T]:
+        self.batchers.append(batcher)
+        batcher.start()
+        return batcher
 
 
 def make_batcher(

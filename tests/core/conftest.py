@@ -30,7 +30,7 @@ def tiny_bundle(tiny_bundle_dir: Path) -> Bundle:
 
 @pytest.fixture(scope="module")
 def video_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_clip(tmp_path_factory.mktemp("media"))
+    return write_clip(tmp_path_factory.mktemp("media") / "clip.mp4")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def video_engine(tiny_bundle: Bundle) -> Iterator[RecordingVideoEngine]:
 
 @pytest.fixture
 async def started() -> AsyncIterator[Started]:
-    batchers: Started = []
+    batchers = Started()
     yield batchers
-    for batcher in batchers:
+    for batcher in batchers.batchers:
         await batcher.close()

@@ -25,9 +25,8 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server.kill()
 
 
-def write_clip(directory: Path, name: str = "clip.mp4", pattern: str = "testsrc", seconds: int = 3) -> Path:
-    """`directory/name`: `seconds` of the lavfi test `pattern` at 64x48, 10 fps, mpeg4."""
-    path = directory / name
+def write_clip(path: Path, pattern: str = "testsrc", seconds: float = 3) -> Path:
+    """`path`: `seconds` of the lavfi test `pattern` at 64x48, 10 fps, mpeg4."""
     subprocess.run(
         ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{pattern}=size=64x48:rate=10", "-t", str(seconds),
          "-c:v", "mpeg4", "-pix_fmt", "yuv420p", str(path)],

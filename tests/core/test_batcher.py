@@ -21,9 +21,7 @@ from videoprism_bundle.loader import Bundle
 async def test_full_batch_flushes_without_waiting_for_the_delay(
     video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
 ) -> None:
-    batcher = make_batcher(video_engine, executor, max_batch_size=4, max_queue_delay_ms=10_000)
-    started.append(batcher)
-    batcher.start()
+    batcher = started(make_batcher(video_engine, executor, max_batch_size=4, max_queue_delay_ms=10_000))
     t0 = time.monotonic()
     results = await asyncio.gather(*(batcher.submit(video_engine.clip(i), deadline()) for i in range(4)))
     assert time.monotonic() - t0 < 2.0
@@ -35,11 +33,9 @@ async def test_full_batch_flushes_without_waiting_for_the_delay(
 async def test_partial_batch_flushes_after_the_queue_delay(
     video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
 ) -> None:
-    batcher = make_batcher(
-        video_engine, executor, max_batch_size=8, max_queue_delay_ms=150, flush_when_idle=False
+    batcher = started(
+        make_batcher(video_engine, executor, max_batch_size=8, max_queue_delay_ms=150, flush_when_idle=False)
     )
-    started.append(batcher)
-    batcher.start()
     t0 = time.monotonic()
     await asyncio.gather(*(batcher.submit(video_engine.clip(i), deadline()) for i in range(3)))
     elapsed = time.monotonic() - t0
@@ -50,9 +46,7 @@ async def test_partial_batch_flushes_after_the_queue_delay(
 async def test_idle_engine_runs_a_lone_request_without_waiting_for_the_delay(
     video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
 ) -> None:
-    batcher = make_batcher(video_engine, executor, max_batch_size=8, max_queue_delay_ms=10_000)
-    started.append(batcher)
-    batcher.start()
+    batcher = started(make_batcher(video_engine, executor, max_batch_size=8, max_queue_delay_ms=10_000))
     t0 = time.monotonic()
     await batcher.submit(video_engine.clip(0), deadline())
     assert time.monotonic() - t0 < 5.0  # far below the 10 s delay a non-adaptive batcher would wait
@@ -81,15 +75,15 @@ async def test_arrivals_while_the_engine_is_busy_form_the_next_batches(
     queued: int,
     batches: list[list[int]],
 ) -> None:
-    batcher = make_batcher(
-        video_engine,
-        executor,
-        max_batch_size=max_batch_size,
-        max_queue_delay_ms=10_000,
-        max_batches_in_flight=in_flight,
+    batcher = started(
+        make_batcher(
+            video_engine,
+            executor,
+            max_batch_size=max_batch_size,
+            max_queue_delay_ms=10_000,
+            max_batches_in_flight=in_flight,
+        )
     )
-    started.append(batcher)
-    batcher.start()
     video_engine.gate.clear()
     first = asyncio.ensure_future(batcher.submit(video_engine.clip(0), deadline()))
     await asyncio.to_thread(video_engine.started.wait, 5)
@@ -111,9 +105,7 @@ def _workers_batcher(
     settings = BatcherSettings(
         max_batch_size=max_batch_size, workers=workers, max_batches_in_flight=workers + 1
     )
-    batcher = DynamicBatcher(engine, settings, NullMetrics(), pool)
-    started.append(batcher)
-    batcher.start()
+    batcher = started(DynamicBatcher(engine, settings, NullMetrics(), pool))
     return batcher, pool
 
 
@@ -159,14 +151,14 @@ async def test_cost_cap_limits_tokens_per_batch(
     tiny_bundle: Bundle, executor: ThreadPoolExecutor, started: Started
 ) -> None:
     engine = RecordingTextEngine(tiny_bundle)
-    batcher = DynamicBatcher(
-        engine,
-        BatcherSettings(max_batch_size=8, max_queue_delay_ms=50, max_batch_cost=20),
-        NullMetrics(),
-        executor,
+    batcher = started(
+        DynamicBatcher(
+            engine,
+            BatcherSettings(max_batch_size=8, max_queue_delay_ms=50, max_batch_cost=20),
+            NullMetrics(),
+            executor,
+        )
     )
-    started.append(batcher)
-    batcher.start()
     await asyncio.gather(*(batcher.submit(engine.row(8), deadline()) for _ in range(5)))
     assert sum(len(b) for b in engine.batches) == 5
     assert all(sum(costs) <= 20 for costs in engine.batches)

@@ -41,9 +41,7 @@ def test_batcher_refuses_unresolved_auto_workers(video_engine: RecordingVideoEng
 async def test_deadline_passing_while_the_batch_runs_fails_the_caller(
     video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
 ) -> None:
-    batcher = make_batcher(video_engine, executor, max_batch_size=1)
-    started.append(batcher)
-    batcher.start()
+    batcher = started(make_batcher(video_engine, executor, max_batch_size=1))
     video_engine.gate.clear()
     with pytest.raises(DeadlineExceededError):
         await batcher.submit(video_engine.clip(0), deadline(0.1))
@@ -56,16 +54,16 @@ async def test_overloaded_at_the_queue_bound(
 ) -> None:
     # One batch in flight, so the queue holds exactly what the engine has not taken (pipelining would
     # move one more item to the worker thread; the bound applies to the queue either way).
-    batcher = make_batcher(
-        video_engine,
-        executor,
-        max_batch_size=1,
-        max_queue_delay_ms=0,
-        max_queue_size=3,
-        max_batches_in_flight=1,
+    batcher = started(
+        make_batcher(
+            video_engine,
+            executor,
+            max_batch_size=1,
+            max_queue_delay_ms=0,
+            max_queue_size=3,
+            max_batches_in_flight=1,
+        )
     )
-    started.append(batcher)
-    batcher.start()
     video_engine.gate.clear()
     running = asyncio.ensure_future(batcher.submit(video_engine.clip(0), deadline()))
     await asyncio.to_thread(video_engine.started.wait, 5)
@@ -85,11 +83,9 @@ async def test_overload_decision_counts_the_items_asked_for(
     video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
 ) -> None:
     # The one decision every refusal goes through: the door's (1 item), a video's segments (n), submit's.
-    batcher = make_batcher(
-        video_engine, executor, max_batch_size=1, max_queue_size=3, max_batches_in_flight=1
+    batcher = started(
+        make_batcher(video_engine, executor, max_batch_size=1, max_queue_size=3, max_batches_in_flight=1)
     )
-    started.append(batcher)
-    batcher.start()
     assert not batcher.busy
     video_engine.gate.clear()
     running = asyncio.ensure_future(batcher.submit(video_engine.clip(0), deadline()))
@@ -110,9 +106,7 @@ async def test_overload_decision_counts_the_items_asked_for(
 async def test_expired_request_never_reaches_the_engine(
     video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
 ) -> None:
-    batcher = make_batcher(video_engine, executor, max_batch_size=1, max_queue_delay_ms=0)
-    started.append(batcher)
-    batcher.start()
+    batcher = started(make_batcher(video_engine, executor, max_batch_size=1, max_queue_delay_ms=0))
     video_engine.gate.clear()
     running = asyncio.ensure_future(batcher.submit(video_engine.clip(0), deadline()))
     await asyncio.to_thread(video_engine.started.wait, 5)
@@ -129,9 +123,7 @@ async def test_expired_request_never_reaches_the_engine(
 async def test_already_expired_deadline_is_refused_at_submit(
     video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
 ) -> None:
-    batcher = make_batcher(video_engine, executor)
-    started.append(batcher)
-    batcher.start()
+    batcher = started(make_batcher(video_engine, executor))
     with pytest.raises(DeadlineExceededError):
         await batcher.submit(video_engine.clip(1), Deadline(time.monotonic() - 1))
     assert video_engine.batches == []
@@ -154,9 +146,9 @@ async def test_cancelled_caller_removes_its_work(
     max_batch_size: int,
     queued: int,
 ) -> None:
-    batcher = make_batcher(video_engine, executor, max_batch_size=max_batch_size, max_queue_delay_ms=0)
-    started.append(batcher)
-    batcher.start()
+    batcher = started(
+        make_batcher(video_engine, executor, max_batch_size=max_batch_size, max_queue_delay_ms=0)
+    )
     video_engine.gate.clear()
     running = asyncio.ensure_future(batcher.submit(video_engine.clip(0), deadline()))
     await asyncio.to_thread(video_engine.started.wait, 5)
@@ -175,9 +167,7 @@ async def test_cancelled_caller_removes_its_work(
 async def test_batch_exception_reaches_every_caller_and_the_loop_survives(
     video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
 ) -> None:
-    batcher = make_batcher(video_engine, executor, max_batch_size=3, max_queue_delay_ms=1000)
-    started.append(batcher)
-    batcher.start()
+    batcher = started(make_batcher(video_engine, executor, max_batch_size=3, max_queue_delay_ms=1000))
     video_engine.fail_when = lambda ids: 13 in ids
     outcomes = await asyncio.gather(
         *(batcher.submit(video_engine.clip(i), deadline()) for i in (11, 12, 13)), return_exceptions=True
@@ -190,9 +180,7 @@ async def test_batch_exception_reaches_every_caller_and_the_loop_survives(
 async def test_malformed_item_fails_alone(
     video_engine: RecordingVideoEngine, executor: ThreadPoolExecutor, started: Started
 ) -> None:
-    batcher = make_batcher(video_engine, executor, max_batch_size=3, max_queue_delay_ms=100)
-    started.append(batcher)
-    batcher.start()
+    batcher = started(make_batcher(video_engine, executor, max_batch_size=3, max_queue_delay_ms=100))
     bad = np.zeros((2, 2, 2, 3), dtype=np.uint8)
     outcomes = await asyncio.gather(
         batcher.submit(video_engine.clip(1), deadline()),
