@@ -246,19 +246,17 @@ class Settings(BaseSettings):
 
     def core_settings(self) -> CoreSettings:
         return CoreSettings(
-            video_batcher=BatcherSettings(
-                max_batch_size=self.video_max_batch_size,
-                max_queue_delay_ms=self.video_max_queue_delay_ms,
-                max_queue_size=self.video_max_queue_size,
-                workers=self.video_workers,
-                max_batches_in_flight=self.video_workers + 1 if self.video_workers else 0,
+            video_batcher=BatcherSettings.for_workers(
+                self.video_max_batch_size,
+                self.video_max_queue_delay_ms,
+                self.video_max_queue_size,
+                self.video_workers,
             ),
-            text_batcher=BatcherSettings(
-                max_batch_size=self.text_max_batch_size,
-                max_queue_delay_ms=self.text_max_queue_delay_ms,
-                max_queue_size=self.text_max_queue_size,
-                workers=self.text_workers,
-                max_batches_in_flight=self.text_workers + 1 if self.text_workers else 0,
+            text_batcher=BatcherSettings.for_workers(
+                self.text_max_batch_size,
+                self.text_max_queue_delay_ms,
+                self.text_max_queue_size,
+                self.text_workers,
             ),
             runtime=RuntimeSettings(device=self.device, intra_op_threads=self.intra_op_threads),
             default_deadline_s=self.request_timeout_s,

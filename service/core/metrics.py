@@ -66,43 +66,35 @@ class PrometheusMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r, p = self.registry, PREFIX
+
+        # Counts are split by door, method and result code, durations by door and method only.
+        def counted(name: str, documentation: str) -> Counter:
+            return Counter(f"{p}_{name}", documentation, ["api", "method", "code"], registry=r)
+
+        def timed(name: str, documentation: str) -> Histogram:
+            return Histogram(
+                f"{p}_{name}", documentation, ["api", "method"], buckets=_LATENCY_BUCKETS, registry=r
+            )
+
         # One meaning each: `requests` counts front-door requests (an HTTP request, a gRPC call) whatever
         # they carry; `core_calls` counts the core's units of work (one per video, one per text request).
-        self.requests = Counter(
-            f"{p}_requests",
+        self.requests = counted(
+            "requests",
             "Front-door requests (one per HTTP request or gRPC call) by door, method and result code.",
-            ["api", "method", "code"],
-            registry=r,
         )
-        self.errors = Counter(
-            f"{p}_errors",
-            "Failed front-door requests by door, method and error code.",
-            ["api", "method", "code"],
-            registry=r,
-        )
-        self.request_seconds = Histogram(
-            f"{p}_request_duration_seconds",
+        self.errors = counted("errors", "Failed front-door requests by door, method and error code.")
+        self.request_seconds = timed(
+            "request_duration_seconds",
             "Front-door request time, from admission to the last byte of the answer.",
-            ["api", "method"],
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
         )
         self.in_flight = Gauge(
             f"{p}_requests_in_flight", "Front-door requests admitted and not yet answered.", registry=r
         )
-        self.core_calls = Counter(
-            f"{p}_core_calls",
+        self.core_calls = counted(
+            "core_calls",
             "Core work items (one per video of a request, one per text request) by door, method and code.",
-            ["api", "method", "code"],
-            registry=r,
         )
-        self.core_seconds = Histogram(
-            f"{p}_core_call_duration_seconds",
-            "Time of one core work item.",
-            ["api", "method"],
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
-        )
+        self.core_seconds = timed("core_call_duration_seconds", "Time of one core work item.")
         self.decoder_crashes = Counter(
             f"{p}_decoder_crashes",
             "ffmpeg children that died of a signal the service did not send, by signal name.",

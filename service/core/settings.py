@@ -30,6 +30,18 @@ class BatcherSettings:
     # single-threaded run per core on the CPU, one run on a GPU; service/core/parallelism.py).
     workers: int = 1
 
+    @classmethod
+    def for_workers(cls, batch_size: int, delay_ms: float, queue_size: int, workers: int) -> BatcherSettings:
+        """Set `workers` get one batch more in flight than they run (what auto would give); 0 leaves both
+        to auto."""
+        return cls(
+            max_batch_size=batch_size,
+            max_queue_delay_ms=delay_ms,
+            max_queue_size=queue_size,
+            workers=workers,
+            max_batches_in_flight=workers + 1 if workers else 0,
+        )
+
     def __post_init__(self) -> None:
         if self.max_batch_size < 1:
             raise ValueError("max_batch_size must be >= 1")

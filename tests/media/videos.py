@@ -139,6 +139,13 @@ class VideoFactory:
             "empty": ("empty.mp4", _empty),
             "random": ("random.mp4", _random),
         }
+        # Files made from another named video: (file name, builder, source name).
+        self._derived: dict[str, tuple[str, Callable[[Path, Path], None], str]] = {
+            "truncated": ("truncated.mp4", _truncated, "h264"),
+            "truncated_faststart": ("truncated_faststart.mp4", _truncated, "faststart"),
+            "huge_gif": ("huge.gif", _huge_gif, "gif"),
+            "playlist": ("playlist.m3u8", _playlist, "h264"),
+        }
 
     def get(self, name: str) -> Path:
         if name in self._made:
@@ -147,18 +154,10 @@ class VideoFactory:
             filename, build = self._simple[name]
             path = self.root / filename
             build(path)
-        elif name == "truncated":
-            path = self.root / "truncated.mp4"
-            _truncated(path, self.get("h264"))
-        elif name == "truncated_faststart":
-            path = self.root / "truncated_faststart.mp4"
-            _truncated(path, self.get("faststart"))
-        elif name == "huge_gif":
-            path = self.root / "huge.gif"
-            _huge_gif(path, self.get("gif"))
-        elif name == "playlist":
-            path = self.root / "playlist.m3u8"
-            _playlist(path, self.get("h264"))
+        elif name in self._derived:
+            filename, derive, source = self._derived[name]
+            path = self.root / filename
+            derive(path, self.get(source))
         else:
             raise KeyError(name)
         self._made[name] = path
