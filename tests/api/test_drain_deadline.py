@@ -6,7 +6,6 @@ deadline + 5 s."""
 from __future__ import annotations
 
 import base64
-import http.server
 import os
 import signal
 import subprocess
@@ -24,6 +23,7 @@ from service.grace import EXIT_MARGIN_S
 from service.grpc_api.errors import error_info
 from tests.api.serve_process import SERVE, embed_in_background, kill_if_running, loopback_env, wait_ready
 from tests.core.redis_server import free_port
+from tests.core.shared_fixtures import QuietHandler, loopback_http
 from tests.media.procs import alive
 from tests.reliability.media import hanging_ffmpeg
 
@@ -59,19 +59,13 @@ def stalled_origin() -> Iterator[int]:
     """Answers nothing for a minute: requests fetching from it are still running at the drain deadline."""
     release = threading.Event()
 
-    class Stalled(http.server.BaseHTTPRequestHandler):
+    class Stalled(QuietHandler):
         def do_GET(self) -> None:
             release.wait(ORIGIN_DELAY_S)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stalled)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    release.set()
-    server.shutdown()
+    with loopback_http(Stalled) as port:
+        yield port
+        release.set()
 
 
 def test_requests_past_the_drain_deadline_answer_draining(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import http.server
 import signal
 import subprocess
 import threading
@@ -23,6 +22,7 @@ from service.media.spool import PREFIX
 from tests.api.serve_process import SERVE, loopback_env, wait_ready
 from tests.api.server_thread import ServerThread
 from tests.core.redis_server import free_port
+from tests.core.shared_fixtures import QuietHandler, loopback_http
 from videoprism_proto import embedding_pb2 as pb
 from videoprism_proto import embedding_pb2_grpc as pb_grpc
 
@@ -86,7 +86,7 @@ def trickling_origin(video_file: Path) -> Iterator[int]:
     payload = video_file.read_bytes()
     release = threading.Event()
 
-    class Trickle(http.server.BaseHTTPRequestHandler):
+    class Trickle(QuietHandler):
         def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "video/mp4")
@@ -96,15 +96,9 @@ def trickling_origin(video_file: Path) -> Iterator[int]:
             self.wfile.flush()
             release.wait(60)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    origin = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
-    origin.daemon_threads = True
-    threading.Thread(target=origin.serve_forever, daemon=True).start()
-    yield origin.server_address[1]
-    release.set()
-    origin.shutdown()
+    with loopback_http(Trickle) as port:
+        yield port
+        release.set()
 
 
 def _start(env: dict[str, str], http_port: int) -> subprocess.Popen[bytes]:

@@ -7,9 +7,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import http.server
 import json
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,12 +18,13 @@ import pytest
 from service.settings import Settings
 from tests.api.long_video import make_long_video
 from tests.api.server_thread import ServerThread
+from tests.core.shared_fixtures import QuietHandler, loopback_http
 from tests.media.procs import ffmpeg_children, settle
 
 KEY, OTHER_KEY, SECRET = "key-one", "key-two", "hook-secret"
 
 
-class _Hooks(http.server.BaseHTTPRequestHandler):
+class _Hooks(QuietHandler):
     received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
 
     def do_POST(self) -> None:
@@ -34,16 +33,11 @@ class _Hooks(http.server.BaseHTTPRequestHandler):
         self.send_response(204)
         self.end_headers()
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
 
 @pytest.fixture(scope="module")
 def hooks() -> Iterator[tuple[int, list[tuple[dict[str, str], bytes]]]]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hooks)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1], _Hooks.received
-    server.shutdown()
+    with loopback_http(_Hooks) as port:
+        yield port, _Hooks.received
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,16 @@
-"""What the inference-core and the front-door tests both stand on: a throwaway redis-server, a real
-3-second clip made by ffmpeg, and a quiet loopback origin serving a directory. The conftests of
+"""What the inference-core and the front-door tests both stand on: a throwaway redis-server, real
+clips made by ffmpeg, and quiet loopback HTTP servers (one serving a directory). The conftests of
 tests/core and tests/api import these, so the two suites build them the same way."""
 
 from __future__ import annotations
 
 import functools
 import http.server
+import socketserver
 import subprocess
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,18 +36,29 @@ def write_clip(path: Path, pattern: str = "testsrc", seconds: float = 3) -> Path
     return path
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A request handler that writes no access log line to the test output."""
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
+class _QuietFiles(QuietHandler, http.server.SimpleHTTPRequestHandler):
+    pass
+
+
 @contextmanager
-def directory_origin(directory: Path) -> Iterator[int]:
-    """A loopback HTTP origin serving the files of `directory`; yields its port."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
+def loopback_http(handler: Callable[..., socketserver.BaseRequestHandler]) -> Iterator[int]:
+    """Serves `handler` on a free loopback port from a background thread (each request on a daemon
+    thread, so a held one never blocks the test's exit); yields the port."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield int(server.server_address[1])
     finally:
         server.shutdown()
+
+
+def directory_origin(directory: Path) -> AbstractContextManager[int]:
+    """A loopback HTTP origin serving the files of `directory`; yields its port."""
+    return loopback_http(functools.partial(_QuietFiles, directory=str(directory)))
