@@ -1,5 +1,6 @@
-"""A real `videoprism-serve` child process: its executable, the environment the loopback tests give it, and
-the wait for `/readyz`, so every test that signals or kills a real process starts one the same way."""
+"""A real `videoprism-serve` child process: its executable, the environment the loopback tests give it, the
+wait for `/readyz` and the requests left in flight before a signal, so every test that signals or kills a
+real process starts and loads one the same way."""
 
 from __future__ import annotations
 
