@@ -60,6 +60,9 @@ def _limits(job: StreamJob, frames: int, frame_bytes: int) -> ProcessLimits:
     )
 
 
+_EXIT_WAIT_S = 1.0
+
+
 async def _keep_tail(stream: asyncio.StreamReader, tail: bytearray) -> None:
     while chunk := await stream.read(65536):
         tail += chunk
@@ -105,7 +108,12 @@ async def _raw_frames(job: StreamJob, wanted: list[int]) -> AsyncGenerator[Frame
                 async with asyncio.timeout(timeout):
                     chunk = await proc.stdout.readexactly(frame_bytes)
             except asyncio.IncompleteReadError:
-                return  # the stream ended early (truncated file); the caller pads
+                # The stream ended early (a truncated file, or the decoder died): let the exit status arrive
+                # so the crash check below sees a signal death even when stdout closed first.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(_EXIT_WAIT_S):
+                        await proc.wait()
+                return  # the caller pads
             except TimeoutError as exc:
                 raise DeadlineExceededError(
                     f"the decoder made no progress for {timeout:.1f} s"
