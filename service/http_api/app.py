@@ -13,10 +13,8 @@ from service.app import ServiceContext
 from service.http_api import routes_admin, routes_jobs, routes_ops, routes_text, routes_video
 from service.http_api.errors import install_error_handlers
 from service.http_api.middleware import FrontDoorMiddleware, untraced
+from service.http_api.openapi_doc import DESCRIPTION, TITLE, install_api_description
 from service.settings import Settings
-
-TITLE = "VideoPrism embedding service"
-DESCRIPTION = 'Video and text embeddings in one space. Errors are `{"error": {"code", "message"}}`.'
 
 
 def create_app(settings: Settings | None = None, *, context: ServiceContext | None = None) -> FastAPI:
@@ -56,4 +54,5 @@ def create_app(settings: Settings | None = None, *, context: ServiceContext | No
         app.include_router(module.router)
     if not separate_ops:
         app.include_router(routes_ops.metrics_router)
+    install_api_description(app)
     return app

@@ -10,13 +10,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from service import __version__
 from service.app import ServiceContext
 from service.http_api import routes_ops
-from service.http_api.app import DESCRIPTION, TITLE
+from service.http_api.openapi_doc import TITLE, describe_api
 
 
 def create_ops_app(context: ServiceContext, api: FastAPI) -> FastAPI:
@@ -35,9 +33,7 @@ def create_ops_app(context: ServiceContext, api: FastAPI) -> FastAPI:
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:
         if not schema:
-            schema.update(
-                get_openapi(title=TITLE, version=__version__, description=DESCRIPTION, routes=api.routes)
-            )
+            schema.update(describe_api(api.routes))
         return JSONResponse(schema)
 
     @app.get("/docs", include_in_schema=False)
