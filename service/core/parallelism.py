@@ -90,6 +90,13 @@ def resolve_parallelism(
     can wait behind the runs. On a GPU auto workers are 1."""
     cores = max(1, cores)
     explicit_threads = settings.runtime.intra_op_threads
+    if cost is not None and cost.is_big() and placement.video_on_cpu:
+        # Each queued clip is its own batch: a batch would run one clip at a time anyway, and one worker
+        # holding a batch of eight would leave the other workers (VIDEOPRISM_VIDEO_WORKERS > 1) idle.
+        one_clip = min(settings.video_batcher.max_batch_size, BIG_MODEL_CLIPS_PER_RUN)
+        settings = dataclasses.replace(
+            settings, video_batcher=dataclasses.replace(settings.video_batcher, max_batch_size=one_clip)
+        )
     if cost is not None and cost.is_big() and needs_cost(settings, placement):
         explicit_threads = cores
         settings = dataclasses.replace(

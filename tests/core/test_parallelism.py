@@ -120,6 +120,7 @@ def test_a_big_model_gets_one_run_with_every_core() -> None:
     assert resolved.runtime.intra_op_threads == 2
     assert (resolved.video_batcher.workers, resolved.video_batcher.max_batches_in_flight) == (1, 2)
     assert resolved.text_batcher.workers == 1  # shares the run's threads rather than oversubscribing
+    assert resolved.video_batcher.max_batch_size == 1  # a batch would run one clip at a time anyway
     assert resolve_parallelism(AUTO, ON_CPU, cores=16, cost=BIG).runtime.intra_op_threads == 16
 
 
@@ -142,6 +143,8 @@ def test_settings_override_the_cost() -> None:
     )
     resolved = resolve_parallelism(pinned_workers, ON_CPU, cores=2, cost=BIG)
     assert resolved.video_batcher.workers == 2 and resolved.runtime.intra_op_threads == 1
+    # One clip per batch, so both pinned workers take clips instead of one worker holding a batch of eight.
+    assert resolved.video_batcher.max_batch_size == 1
     pinned_threads = dataclasses.replace(AUTO, runtime=RuntimeSettings(intra_op_threads=1))
     assert not needs_cost(pinned_threads, ON_CPU)
     assert resolve_parallelism(pinned_threads, ON_CPU, cores=2, cost=BIG).video_batcher.workers == 2
