@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     probe_timeout_s: float = Field(default=20.0, gt=0)
     # Plain MP4/MOV files are probed from their index in the server's process (no ffmpeg probe process).
     media_in_process_index: bool = True
+    # Threads of each ffmpeg decode (0: ffmpeg picks, the fastest single request); 1 spends the least CPU
+    # per clip when VIDEOPRISM_MAX_CONCURRENT_DECODES decodes already fill the cores.
+    decoder_threads: int = Field(default=0, ge=0)
 
     # Fetching and decoding limits of the media layer: an HTTP(S) proxy every fetch goes through
     # ("http://host:port", CONNECT for https too), extra CA certificates (PEM file) to trust, the largest
@@ -289,6 +292,7 @@ class Settings(BaseSettings):
             decode_timeout_s=self.decode_timeout_s,
             probe_timeout_s=self.probe_timeout_s,
             in_process_index=self.media_in_process_index,
+            decoder_threads=self.decoder_threads,
             egress_proxy=self.egress_proxy,
             ca_bundle=self.ca_bundle,
             max_pixels=self.media_max_pixels,

@@ -1,4 +1,5 @@
-"""`VIDEOPRISM_MEDIA_IN_PROCESS_INDEX` reaches the media layer: on by default, off from the environment."""
+"""Media settings from the environment reach the media layer: `VIDEOPRISM_MEDIA_IN_PROCESS_INDEX` (on by
+default) and `VIDEOPRISM_DECODER_THREADS` (0, ffmpeg picks, by default)."""
 
 from __future__ import annotations
 
@@ -15,3 +16,9 @@ def test_in_process_index_is_on_by_default() -> None:
 def test_environment_turns_the_in_process_index_off(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("VIDEOPRISM_MEDIA_IN_PROCESS_INDEX", value)
     assert Settings().media_settings().in_process_index is False
+
+
+def test_decoder_threads_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().media_settings().decoder_threads == 0
+    monkeypatch.setenv("VIDEOPRISM_DECODER_THREADS", "1")
+    assert Settings().media_settings().decoder_threads == 1
