@@ -1,0 +1,46 @@
+"""Auto decoder threads: a lone decode lets ffmpeg pick (the fastest single request); a decode that starts
+while another runs gets one thread (the least CPU per clip when the permits fill the cores). An explicit
+setting is used as it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from service.media import MediaIngestor, MediaSettings, SamplingSpec
+from tests.media.procs import ffmpeg_children
+from tests.media.videos import VideoFactory
+
+SPEC = SamplingSpec(num_frames=25, image_size=16, resize_mode="squash", window_end_s=40.0, segment_s=1.0)
+
+
+def _threads(pid: int) -> str:
+    args = Path(f"/proc/{pid}/cmdline").read_text(errors="ignore").split("\0")
+    return args[args.index("-threads") + 1]
+
+
+async def _threads_of_two_decodes_at_once(settings: MediaSettings, path: Path) -> list[str]:
+    async with MediaIngestor(settings) as ing:
+        media = await ing.from_bytes(path.read_bytes())
+        info = await ing.open_media(media)
+        first = ing.iter_segments(media, SPEC, info)
+        second = ing.iter_segments(media, SPEC, info)
+        try:
+            # One segment each: both decoders run, held by the pipe until the next read.
+            await anext(first)
+            await anext(second)
+            return sorted(_threads(pid) for pid in ffmpeg_children())
+        finally:
+            await first.aclose()
+            await second.aclose()
+
+
+async def test_the_second_decode_at_once_runs_one_thread(
+    videos: VideoFactory, settings: MediaSettings
+) -> None:
+    assert settings.decoder_threads == 0 and settings.max_concurrent_decodes >= 2
+    assert await _threads_of_two_decodes_at_once(settings, videos.get("long")) == ["0", "1"]
+
+
+async def test_explicit_decoder_threads_are_kept(videos: VideoFactory, settings: MediaSettings) -> None:
+    pinned = settings.model_copy(update={"decoder_threads": 3})
+    assert await _threads_of_two_decodes_at_once(pinned, videos.get("long")) == ["3", "3"]
