@@ -3,7 +3,6 @@ two-door server for the whole session, and a folder of generated videos (plus br
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from service.settings import Settings
 from tests.api.conftest import api_bundle_dir, make_settings, origin, video_file
 from tests.api.server_thread import ServerThread
+from tests.core.shared_fixtures import write_clip
 
 __all__ = ["api_bundle_dir", "make_settings", "origin", "video_file"]
 
@@ -26,22 +26,13 @@ def service(make_settings: Callable[..., Settings]) -> Iterator[ServerThread]:
     assert running.stop() == 0
 
 
-def make_video(path: Path, pattern: str, seconds: float = 3.0) -> Path:
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{pattern}=size=64x48:rate=10", "-t", str(seconds),
-         "-c:v", "mpeg4", "-pix_fmt", "yuv420p", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
-
-
 @pytest.fixture(scope="session")
 def video_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Four good videos (one in a subfolder) and one file that is not a video."""
     root = tmp_path_factory.mktemp("library")
     (root / "sub").mkdir()
     for pattern in PATTERNS[:3]:
-        make_video(root / f"{pattern}.mp4", pattern)
-    make_video(root / "sub" / f"{PATTERNS[3]}.mp4", PATTERNS[3])
+        write_clip(root / f"{pattern}.mp4", pattern)
+    write_clip(root / "sub" / f"{PATTERNS[3]}.mp4", PATTERNS[3])
     (root / "broken.mp4").write_bytes(b"this is not a video")
     return root

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from tests.api.server_thread import ServerThread
-from tests.clients.conftest import make_video
+from tests.core.shared_fixtures import write_clip
 from videoprism_client import GrpcClient, HttpClient, StreamedSegment, StreamedVideo, VideoOptions
 
 
 @pytest.fixture(scope="module")
 def two_minutes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_video(tmp_path_factory.mktemp("sdk_long") / "two_minutes.mp4", "testsrc", seconds=120)
+    return write_clip(tmp_path_factory.mktemp("sdk_long") / "two_minutes.mp4", "testsrc", seconds=120)
 
 
 def test_stream_and_job_helpers_agree(service: ServerThread, two_minutes: Path) -> None:
