@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from service.core.backend_split import LoadSplitBackend
 from service.core.backends import DummyBackend, OnnxRuntimeBackend, SessionBackend
 from service.core.engines import TextEngine, VideoEngine
 from service.core.parallelism import BIG_MODEL_CLIPS_PER_RUN, Placement
@@ -51,22 +50,15 @@ def _backend(
             reason = f"TensorRT engine failed to load ({type(exc).__name__}: {exc})"
             choice = select_runtime(source, [], env, force_cpu=settings.device == "cpu")
             reason = f"{reason}; {choice.reason}"
-
-    def session(threads: int) -> OnnxRuntimeBackend:
-        return OnnxRuntimeBackend(
-            model,
-            choice.providers,
-            intra_op_threads=threads,
-            allow_spinning=settings.allow_spinning,
-            memory_arena=not big_model,
-        )
-
-    backend = session(settings.intra_op_threads)
+    backend = OnnxRuntimeBackend(
+        model,
+        choice.providers,
+        intra_op_threads=settings.intra_op_threads,
+        allow_spinning=settings.allow_spinning,
+        memory_arena=not big_model,
+    )
     if backend.provider != choice.provider:
         reason = f"{reason}; onnxruntime fell back from {choice.provider} to {backend.provider}"
-    if source == "video_encoder" and settings.overlap_run_threads and backend.provider == CPU_EP:
-        reason = f"{reason}; overlapping runs on a {settings.overlap_run_threads}-thread session"
-        return LoadSplitBackend(backend, session(settings.overlap_run_threads)), reason
     log.info("%s: runtime onnxruntime/%s (%s)", source, backend.provider, reason)
     return backend, reason
 

@@ -1,12 +1,10 @@
 """Resolve `workers = 0` (auto) and `intra_op_threads = 0` (auto) into the numbers the core runs with.
 
 The choice depends on what a clip costs the video encoder (ModelCost: the manifest's FLOPs per clip, else one
-timed warm-up run). A big model (a full-size VideoPrism: ~1 TFLOP per clip) gets one worker per core, each
-clip its own run: a run that has the machine to itself uses every usable core as intra-op threads (each
-operator is large enough that onnxruntime's parallel sections pay off, so one request is served at the bare
-runtime's best latency instead of one core's: issue 28 measured 11.0 s vs 5.3-6.0 s per `base` clip on 2
-cores), and runs that overlap use a second session with a core's share each, because under load runs side
-by side beat one wide run (service/core/backend_split.py).
+timed warm-up run). A big model (a full-size VideoPrism: ~1 TFLOP per clip) gets one run with every usable
+core as intra-op threads, and batching: each operator is large enough that onnxruntime's parallel sections
+pay off, and one request is served at the speed of the bare runtime instead of one core's (issue 28: 11.0 s
+vs 5.3-6.0 s per `base` clip on 2 cores with one single-threaded run per core).
 
 Why a small model gets "one single-threaded run per core" on a small CPU (up to MAX_AUTO_WORKERS runs): with
 the small encoders, one onnxruntime run with N threads waits at every parallel section for
@@ -84,10 +82,9 @@ def resolve_parallelism(
 ) -> CoreSettings:
     """`settings` with every auto (0) worker count and intra-op thread count made concrete.
 
-    Explicit values are kept. A big model (`cost.is_big()`, see `needs_cost`): one video worker per core (up
-    to MAX_AUTO_WORKERS), `cores` intra-op threads for a run alone and cores // workers for overlapping runs
-    (`overlap_run_threads`); auto text workers then share the wide threads (one run). Otherwise: auto
-    workers on the CPU: one per core up to MAX_AUTO_WORKERS (cores // intra-op threads when those are set). Auto intra-op threads, when an encoder on the CPU runs several
+    Explicit values are kept. A big model (`cost.is_big()`, see `needs_cost`): one video run with `cores`
+    intra-op threads; auto text workers then share those threads (one run). Otherwise: Auto workers on the CPU: one per core up to MAX_AUTO_WORKERS (cores //
+    intra-op threads when those are set). Auto intra-op threads, when an encoder on the CPU runs several
     workers: cores // its workers, so the runs together fill the machine without oversubscribing it;
     otherwise onnxruntime's default. Auto `max_batches_in_flight` (0) becomes workers + 1, so one full batch
     can wait behind the runs. On a GPU auto workers are 1."""
@@ -102,15 +99,10 @@ def resolve_parallelism(
         )
     if cost is not None and cost.is_big() and needs_cost(settings, placement):
         explicit_threads = cores
-        runs = min(MAX_AUTO_WORKERS, cores)
         settings = dataclasses.replace(
             settings,
-            video_batcher=dataclasses.replace(settings.video_batcher, workers=runs),
-            runtime=dataclasses.replace(
-                settings.runtime,
-                intra_op_threads=cores,
-                overlap_run_threads=cores // runs if runs > 1 else 0,
-            ),
+            video_batcher=dataclasses.replace(settings.video_batcher, workers=1),
+            runtime=dataclasses.replace(settings.runtime, intra_op_threads=cores),
         )
 
     def workers(b: BatcherSettings, on_cpu: bool) -> int:

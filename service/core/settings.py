@@ -66,10 +66,6 @@ class RuntimeSettings:
     # 0: auto: cores / workers when an encoder on the CPU runs several workers, else onnxruntime's default
     # (service/core/parallelism.py).
     intra_op_threads: int = 0
-    # > 0: video runs on the CPU that overlap another run use a second session with this many intra-op
-    # threads, and a run alone keeps `intra_op_threads` (service/core/backend_split.py). 0: one session.
-    # Set by service/core/parallelism.py for a big model; not a user setting.
-    overlap_run_threads: int = 0
     # Spinning ORT worker threads steal the cores the event loop and decoders need between batches.
     allow_spinning: bool = False
 

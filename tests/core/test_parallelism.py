@@ -115,17 +115,13 @@ async def test_core_resolves_auto_before_building_sessions(tiny_bundle: Bundle) 
 BIG = ModelCost(gflops_per_clip=1100.0)  # `base`: 16 x 288 x 288
 
 
-def test_a_big_model_runs_alone_on_every_core_and_side_by_side_on_a_share() -> None:
+def test_a_big_model_gets_one_run_with_every_core() -> None:
     resolved = resolve_parallelism(AUTO, ON_CPU, cores=2, cost=BIG)
-    assert (resolved.runtime.intra_op_threads, resolved.runtime.overlap_run_threads) == (2, 1)
-    assert (resolved.video_batcher.workers, resolved.video_batcher.max_batches_in_flight) == (2, 3)
+    assert resolved.runtime.intra_op_threads == 2
+    assert (resolved.video_batcher.workers, resolved.video_batcher.max_batches_in_flight) == (1, 2)
     assert resolved.text_batcher.workers == 1  # shares the run's threads rather than oversubscribing
     assert resolved.video_batcher.max_batch_size == 1  # a batch would run one clip at a time anyway
-    sixteen = resolve_parallelism(AUTO, ON_CPU, cores=16, cost=BIG)
-    assert (sixteen.runtime.intra_op_threads, sixteen.runtime.overlap_run_threads) == (16, 4)
-    assert sixteen.video_batcher.workers == MAX_AUTO_WORKERS
-    one = resolve_parallelism(AUTO, ON_CPU, cores=1, cost=BIG)
-    assert (one.video_batcher.workers, one.runtime.overlap_run_threads) == (1, 0)  # one session
+    assert resolve_parallelism(AUTO, ON_CPU, cores=16, cost=BIG).runtime.intra_op_threads == 16
 
 
 def test_a_small_model_keeps_one_single_threaded_run_per_core() -> None:
@@ -147,7 +143,6 @@ def test_settings_override_the_cost() -> None:
     )
     resolved = resolve_parallelism(pinned_workers, ON_CPU, cores=2, cost=BIG)
     assert resolved.video_batcher.workers == 2 and resolved.runtime.intra_op_threads == 1
-    assert resolved.runtime.overlap_run_threads == 0  # pinned workers: one session, as set
     # One clip per batch, so both pinned workers take clips instead of one worker holding a batch of eight.
     assert resolved.video_batcher.max_batch_size == 1
     pinned_threads = dataclasses.replace(AUTO, runtime=RuntimeSettings(intra_op_threads=1))
@@ -171,7 +166,7 @@ async def test_manifest_flops_of_a_big_model_give_one_run_with_every_core(tiny_b
     core = InferenceCore.create(dataclasses.replace(AUTO, runtime=RuntimeSettings(device="cpu")), big)
     await core.start()
     try:
-        assert core.settings.video_batcher.workers == min(MAX_AUTO_WORKERS, usable_cores())
+        assert core.settings.video_batcher.workers == 1
         assert core.settings.runtime.intra_op_threads == usable_cores()
         (result,) = await core.embed_texts(["a red square slides to the left"])
         assert result.error is None and result.embedding is not None
