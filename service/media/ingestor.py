@@ -43,7 +43,8 @@ class MediaIngestor:
         self.settings = settings
         self._fetcher = UrlFetcher(settings, resolver or SystemResolver())
         self._decodes = asyncio.Semaphore(settings.max_concurrent_decodes)
-        self._running_decodes = 0  # streamed decodes holding a permit now
+        # Requests in the media pipeline now: downloading, or decoding (holding a permit or waiting for one).
+        self._media_work = 0
         # Purges the spool directories of dead processes under temp_dir before making ours.
         self._spool = SpoolDir(settings.temp_dir)
         self._dir = self._spool.path
@@ -96,12 +97,15 @@ class MediaIngestor:
         dest = self._new_path()
         # The URL itself stays out of the trace: signed URLs carry credentials in their query.
         with span("fetch", **{"url.scheme": url.partition(":")[0]}) as fetch_span:
+            self._media_work += 1
             try:
                 got = await self._fetcher.download(url, dest)
             except BaseException:
                 with contextlib.suppress(FileNotFoundError):
                     dest.unlink()
                 raise
+            finally:
+                self._media_work -= 1
             fetch_span.set_attribute("media.bytes", got.size_bytes)
         return FetchedMedia(path=dest, sha256=got.sha256, size_bytes=got.size_bytes, source=url, owned=True)
 
@@ -240,22 +244,23 @@ class MediaIngestor:
     ) -> AsyncGenerator[Segment, None]:
         if self._closed:
             raise RuntimeError("MediaIngestor is closed")
-        async with self._decodes:
-            self._running_decodes += 1
-            try:
+        self._media_work += 1
+        try:
+            async with self._decodes:
                 settings = self._decode_settings()
                 job = StreamJob(media.path, info, plans, spec, settings, self._dir, self._children, deadline)
                 async with contextlib.aclosing(stream_windows(job)) as windows:
                     async for segment in windows:
                         yield segment
-            finally:
-                self._running_decodes -= 1
+        finally:
+            self._media_work -= 1
 
     def _decode_settings(self) -> MediaSettings:
-        """Auto decoder threads (0) let ffmpeg use every core: the fastest for a lone decode. When other
-        decodes already run, one thread each spends the least CPU per clip while the permits fill the cores
-        (issue 24: 353-392 ms CPU per served clip with auto threads against 323-325 ms for one thread)."""
-        if self.settings.decoder_threads == 0 and self._running_decodes > 1:
+        """Auto decoder threads (0) let ffmpeg use every core: the fastest for a lone request. When another
+        request is in the media pipeline (decoding, waiting for a decode permit, or downloading, so about to
+        want one), one thread each spends the least CPU per clip while the requests fill the cores (issue
+        24: 353-392 ms CPU per served clip with auto threads against 323-325 ms for one thread)."""
+        if self.settings.decoder_threads == 0 and self._media_work > 1:
             return self.settings.model_copy(update={"decoder_threads": 1})
         return self.settings
 
