@@ -1,6 +1,6 @@
 """URL-path benchmark (issue 24 acceptance): served throughput / ffmpeg-alone throughput of the same frames.
 
-    .venv/bin/python -m bench.url_path [--clips 48] [--clients 4]
+    .venv/bin/python -m bench.url_path [--clips 24] [--rounds 7] [--clients 4]
 
 Both sides run in one run on the same cores, interleaved so that a change of background load hits both:
 (a) a 10 s 640x272 h264 clip, 8 frames per clip (the demo bundle), `--clients` concurrent clients posting
@@ -213,8 +213,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clips", type=int, default=16, help="clips per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clips", type=int, default=24, help="clips per round")
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--ffmpeg", default="auto", help="auto | system | imageio, for both sides")
     args = parser.parse_args()
