@@ -27,6 +27,14 @@ class ServedFigures:
     # Bare runs made between the served latency requests (one after each): the latency ratio is taken over
     # these pairs, so a neighbour's load that comes and goes hits both sides alike.
     paired_bare_median_s: float | None = None
+    # Throughput in rounds (each client one clip) with a bare block before, between and after them: each
+    # round's served clips/s over the mean of the bare blocks around it, so drift hits both sides alike.
+    paired_throughput_ratios: tuple[float, ...] = ()
+    paired_bare_clips_per_s: tuple[float, ...] = ()
+
+    @property
+    def paired_throughput_ratio(self) -> float | None:
+        return statistics.median(self.paired_throughput_ratios) if self.paired_throughput_ratios else None
 
 
 def _peak_rss_gib(pid: int) -> float:
@@ -45,10 +53,17 @@ async def _post(client: httpx.AsyncClient, url: str, body: bytes) -> float:
     return time.perf_counter() - started
 
 
+@dataclass
+class _Throughput:
+    clips_per_s: float
+    ratios: list[float]
+    bare: list[float]
+
+
 async def _drive(
     url: str, num_frames: int, size: int, repeats: int, clients: int, rounds: int,
-    paired: Callable[[int], float] | None,
-) -> tuple[list[float], list[float], float]:  # fmt: skip
+    paired: Callable[[int], float] | None, bare_block: Callable[[], float] | None,
+) -> tuple[list[float], list[float], _Throughput]:  # fmt: skip
     bodies = [frames_body(i, num_frames, size) for i in range(max(repeats, clients) + 1)]
     async with httpx.AsyncClient(timeout=httpx.Timeout(1800.0)) as client:
         await _post(client, url, bodies[-1])  # the first real request of the largest-but-one path
@@ -58,22 +73,34 @@ async def _drive(
             if paired is not None:
                 bare.append(await asyncio.to_thread(paired, i))
 
-        async def one_client(index: int) -> None:
-            for _ in range(rounds):
+        async def one_client(index: int, clips: int) -> None:
+            for _ in range(clips):
                 await _post(client, url, bodies[index])
 
-        started = time.perf_counter()
-        await asyncio.gather(*(one_client(i) for i in range(clients)))
-        throughput = clients * rounds / (time.perf_counter() - started)
-    return latencies, bare, throughput
+        if bare_block is None:
+            started = time.perf_counter()
+            await asyncio.gather(*(one_client(i, rounds) for i in range(clients)))
+            return latencies, bare, _Throughput(clients * rounds / (time.perf_counter() - started), [], [])
+        blocks = [await asyncio.to_thread(bare_block)]
+        served_s, ratios = 0.0, []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            await asyncio.gather(*(one_client(i, 1) for i in range(clients)))
+            seconds = time.perf_counter() - started
+            served_s += seconds
+            blocks.append(await asyncio.to_thread(bare_block))
+            ratios.append(clients / seconds / statistics.mean(blocks[-2:]))
+    return latencies, bare, _Throughput(clients * rounds / served_s, ratios, blocks)
 
 
 def serve_and_measure(
     bundle: Path, log: Path, *, num_frames: int, size: int, repeats: int, clients: int, rounds: int,
     env: dict[str, str] | None = None, paired: Callable[[int], float] | None = None,
+    bare_block: Callable[[], float] | None = None,
 ) -> ServedFigures:  # fmt: skip
     """`paired(i)`, when given, runs clip `i` bare and returns its seconds; it is called after each served
-    latency request."""
+    latency request. `bare_block()`, when given, runs a block of clips bare and returns its clips/s; the
+    throughput is then measured in `rounds` rounds of one clip per client with a bare block around each."""
     port = free_port()
     values = {"VIDEOPRISM_BUNDLE": str(bundle), "VIDEOPRISM_CACHE": "none",
               "VIDEOPRISM_VIDEO_MAX_BATCH_SIZE": "8", **(env or {})}  # fmt: skip
@@ -82,15 +109,14 @@ def serve_and_measure(
     server.start(timeout_s=1200)
     ready_s = time.perf_counter() - started
     try:
+        url = f"http://127.0.0.1:{port}/v1/embed/video"
         latencies, bare, throughput = asyncio.run(
-            _drive(
-                f"http://127.0.0.1:{port}/v1/embed/video", num_frames, size, repeats, clients, rounds, paired
-            )
+            _drive(url, num_frames, size, repeats, clients, rounds, paired, bare_block)
         )
         peak = _peak_rss_gib(server.pid)
     finally:
         server.stop()
     return ServedFigures(
-        round(ready_s, 1), min(latencies), statistics.median(latencies), throughput, clients, peak,
-        statistics.median(bare) if bare else None,
+        round(ready_s, 1), min(latencies), statistics.median(latencies), throughput.clips_per_s, clients, peak,
+        statistics.median(bare) if bare else None, tuple(throughput.ratios), tuple(throughput.bare),
     )  # fmt: skip
