@@ -2,7 +2,7 @@
 in the official layout, converted, exported (fp32 with `--verify`, and int8) and served, each figure printed
 with the ratio it is judged by, all measured in this one run on this machine.
 
-    .venv/bin/python -m bench.real_size [--workdir DIR] [--repeats 3] [--rounds 2] [--int8-export] [--keep DIR]
+    .venv/bin/python -m bench.real_size [--workdir DIR] [--repeats 3] [--rounds 3] [--int8-export] [--keep DIR]
 
 Takes 10-20 minutes on 2 cores (export ~4 min). Writes bench/results/real_size.json. On a shared machine
 every time is inflated by the other load: the load average is printed with the results.
@@ -102,7 +102,12 @@ def main() -> int:
     )
     parser.add_argument("--workdir", type=Path, help="where the checkpoint and bundles go (~2 GB)")
     parser.add_argument("--repeats", type=int, default=3, help="clips per latency figure")
-    parser.add_argument("--rounds", type=int, default=2, help="throughput rounds: each of the 8 clients sends one clip per round")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="throughput rounds: each of the 8 clients sends one clip per round",
+    )
     parser.add_argument("--int8-export", action="store_true", help="export int8 from the checkpoint (+4 min)")
     parser.add_argument("--keep", type=Path, help="copy the fp32 and int8 bundles here (for compare_peers)")
     args = parser.parse_args()
