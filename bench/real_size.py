@@ -65,10 +65,11 @@ class BareBlock:
     throughput rounds (bench/served.py `bare_block`): returns its clips/s."""
 
     def __init__(self, bundle: Path, cores: int, bare: BareFigures) -> None:
-        self._one, self._cores = video_input(bundle, 1), cores
+        self._one = video_input(bundle, 1)
         per_core = bare.best_throughput == bare.throughput_per_core_clips_per_s
         self.kind = "one single-thread loop per core" if per_core else "one clip at a time, every core"
-        # A batch-8 loop never won on `base` (activations of eight clips); it falls back to the 1-clip loop.
+        # When the batch-8 loop won (int8, by 0.5 % in run C) the block falls back to the 1-clip loop: blocks
+        # of eight-clip batches would double the length of each round.
         self._session = session(bundle, 1 if per_core else cores)
         self._parallel = cores if per_core else 1
 
