@@ -152,8 +152,8 @@ class Settings(BaseSettings):
     probe_timeout_s: float = Field(default=20.0, gt=0)
     # Plain MP4/MOV files are probed from their index in the server's process (no ffmpeg probe process).
     media_in_process_index: bool = True
-    # Threads of each ffmpeg decode (0: ffmpeg picks, the fastest single request); 1 spends the least CPU
-    # per clip when VIDEOPRISM_MAX_CONCURRENT_DECODES decodes already fill the cores.
+    # Threads of each ffmpeg decode. 0: auto (ffmpeg picks for a request alone in the media pipeline, 1
+    # thread when another request decodes, waits to decode or downloads; service/media/ingestor.py).
     decoder_threads: int = Field(default=0, ge=0)
 
     # Fetching and decoding limits of the media layer: an HTTP(S) proxy every fetch goes through
