@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     # Threads of each ffmpeg decode. 0: auto (ffmpeg picks for a request alone in the media pipeline, 1
     # thread when another request decodes, waits to decode or downloads; service/media/ingestor.py).
     decoder_threads: int = Field(default=0, ge=0)
+    # Long decodes (over 1 000 decoded frames) cut at keyframes, the next chunk decoded by a second ffmpeg
+    # while a decode permit is free (service/media/chunked_frames.py).
+    media_chunked_decode: bool = True
 
     # Fetching and decoding limits of the media layer: an HTTP(S) proxy every fetch goes through
     # ("http://host:port", CONNECT for https too), extra CA certificates (PEM file) to trust, the largest
@@ -293,6 +296,7 @@ class Settings(BaseSettings):
             probe_timeout_s=self.probe_timeout_s,
             in_process_index=self.media_in_process_index,
             decoder_threads=self.decoder_threads,
+            chunked_decode=self.media_chunked_decode,
             egress_proxy=self.egress_proxy,
             ca_bundle=self.ca_bundle,
             max_pixels=self.media_max_pixels,

@@ -69,7 +69,7 @@ async def _keep_tail(stream: asyncio.StreamReader, tail: bytearray) -> None:
         del tail[:-_STDERR_KEEP]
 
 
-async def _raw_frames(job: StreamJob, wanted: list[int]) -> AsyncGenerator[Frames, None]:
+async def raw_frames(job: StreamJob, wanted: list[int]) -> AsyncGenerator[Frames, None]:
     """Each decoded frame of `wanted` in order, as uint8 [S, S, 3]; fewer if the file ends early."""
     size = job.spec.image_size
     frame_bytes = size * size * 3
@@ -143,18 +143,26 @@ async def _reap(proc: asyncio.subprocess.Process, stderr_task: asyncio.Task[None
     await proc.wait()
 
 
-async def stream_windows(job: StreamJob) -> AsyncGenerator[Segment, None]:
+def wanted_frames(job: StreamJob) -> list[int]:
+    """The sorted distinct frame indices that `job`'s plans sample."""
+    return sorted({int(i) for p in job.plans for i in p.indices})
+
+
+async def stream_windows(
+    job: StreamJob, source: AsyncGenerator[Frames, None] | None = None
+) -> AsyncGenerator[Segment, None]:
     """Each plan's frames as a Segment, in order, as soon as its last frame is decoded.
 
-    A file that ends early repeats its last decoded frame (like `decode_frames`); no frame at all raises
+    `source` yields the frames of `wanted_frames(job)` in order (None: one ffmpeg, `raw_frames`). A file
+    that ends early repeats its last decoded frame (like `decode_frames`); no frame at all raises
     DecodeFailedError.
     """
-    wanted = sorted({int(i) for p in job.plans for i in p.indices})
+    wanted = wanted_frames(job)
     buffered: dict[int, Frames] = {}
     last: Frames | None = None
     pos = 0
     exhausted = False
-    async with contextlib.aclosing(_raw_frames(job, wanted)) as frames:
+    async with contextlib.aclosing(raw_frames(job, wanted) if source is None else source) as frames:
         for k, plan in enumerate(job.plans):
             need = int(plan.indices.max())
             while not exhausted and pos < len(wanted) and wanted[pos] <= need:

@@ -20,9 +20,10 @@ from types import TracebackType
 
 from service.errors import DeadlineExceededError, FetchFailedError, PayloadTooLargeError, UrlForbiddenError
 from service.media.async_runner import run_limited_async
+from service.media.chunked_frames import ChunkLimits, chunked_frames, plan_chunks
 from service.media.fetcher import UrlFetcher
 from service.media.ffmpeg_binary import find_ffmpeg
-from service.media.frame_stream import StreamJob, stream_windows
+from service.media.frame_stream import StreamJob, stream_windows, wanted_frames
 from service.media.image_decode import decode_image
 from service.media.models import FetchedMedia, Frames, MediaInfo, Segment
 from service.media.mp4_index import read_mp4_index
@@ -39,8 +40,11 @@ from service.tracing import span
 class MediaIngestor:
     """Fetch (SSRF-safe), store, probe and decode untrusted media with bounded concurrency."""
 
-    def __init__(self, settings: MediaSettings, resolver: Resolver | None = None) -> None:
+    def __init__(
+        self, settings: MediaSettings, resolver: Resolver | None = None, chunks: ChunkLimits | None = None
+    ) -> None:
         self.settings = settings
+        self._chunk_limits = chunks or ChunkLimits()
         self._fetcher = UrlFetcher(settings, resolver or SystemResolver())
         self._decodes = asyncio.Semaphore(settings.max_concurrent_decodes)
         # Requests in the media pipeline now: downloading, or decoding (holding a permit or waiting for one).
@@ -249,11 +253,22 @@ class MediaIngestor:
             async with self._decodes:
                 settings = self._decode_settings()
                 job = StreamJob(media.path, info, plans, spec, settings, self._dir, self._children, deadline)
-                async with contextlib.aclosing(stream_windows(job)) as windows:
+                async with contextlib.aclosing(stream_windows(job, self._chunked_source(job))) as windows:
                     async for segment in windows:
                         yield segment
         finally:
             self._media_work -= 1
+
+    def _chunked_source(self, job: StreamJob) -> AsyncGenerator[Frames, None] | None:
+        """Keyframe-aligned chunks over two single-thread decoders for a long decode while nobody else is in the
+        media pipeline and a second permit is free; None (one ffmpeg) otherwise."""
+        if not self.settings.chunked_decode or self._media_work > 1 or self._decodes.locked():
+            return None
+        wanted = wanted_frames(job)
+        limits = self._chunk_limits
+        max_frames = max(1, limits.max_buffered_bytes // (job.spec.image_size**2 * 3))
+        chunks = plan_chunks(job.info, wanted, limits, max_frames)
+        return chunked_frames(job, chunks, self._decodes, limits) if len(chunks) > 1 else None
 
     def _decode_settings(self) -> MediaSettings:
         """Auto decoder threads (0) let ffmpeg use every core: the fastest for a lone request. When another

@@ -56,6 +56,9 @@ class MediaSettings(_Frozen):
     in_process_index: bool = True
     max_concurrent_decodes: int = Field(default=2, gt=0)
     decoder_threads: int = Field(default=0, ge=0)  # 0: ffmpeg picks
+    # Long decodes cut at keyframes, the next chunk in a second single-thread ffmpeg while a decode permit is
+    # free (service/media/chunked_frames.py); False: one ffmpeg per decode.
+    chunked_decode: bool = True
     memory_limit_bytes: int = Field(default=4 * 1024**3, gt=0)  # RLIMIT_AS of each ffmpeg process
     cpu_limit_s: int = Field(default=120, gt=0)  # RLIMIT_CPU of each ffmpeg process
     max_segments: int = Field(default=64, gt=0)  # cap of the whole-list `decode_segments` only

@@ -54,6 +54,9 @@ def replicas(
         "VIDEOPRISM_ALLOWED_PORTS": f"80,443,{origin[1]}",
         "VIDEOPRISM_JOBS_CONCURRENCY": "1",
         "VIDEOPRISM_JOBS_VISIBILITY_TIMEOUT_S": "2",
+        # The runner is found by its live ffmpeg: one decoder for the whole video (chunked decodes may have
+        # finished decoding into their queues while the job still embeds).
+        "VIDEOPRISM_MEDIA_CHUNKED_DECODE": "false",
         "VIDEOPRISM_LOG_LEVEL": "WARNING",
     }
     ports = free_ports(4)

@@ -7,12 +7,18 @@ from pathlib import Path
 import pytest
 
 from service.media import MediaSettings
+from tests.media.mp4_layouts import LayoutFactory
 from tests.media.videos import VideoFactory
 
 
 @pytest.fixture(scope="session")
 def videos(tmp_path_factory: pytest.TempPathFactory) -> VideoFactory:
     return VideoFactory(tmp_path_factory.mktemp("videos"))
+
+
+@pytest.fixture(scope="session")
+def layouts(tmp_path_factory: pytest.TempPathFactory) -> LayoutFactory:
+    return LayoutFactory(tmp_path_factory.mktemp("mp4_layouts"))
 
 
 @pytest.fixture()

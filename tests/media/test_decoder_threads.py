@@ -1,6 +1,7 @@
 """Auto decoder threads: a lone request's decode lets ffmpeg pick (the fastest single request); a decode that
 starts while another request decodes or downloads gets one thread (the least CPU per clip when requests
-fill the cores). An explicit setting is used as it is."""
+fill the cores). An explicit setting is used as it is. (Chunked decodes, one thread per chunk, are off here:
+tests/media/test_chunked_decode.py covers them.)"""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ import contextlib
 import ipaddress
 from pathlib import Path
 
+import pytest
+
 from service.media import MediaIngestor, MediaSettings, SamplingSpec
 from tests.media.origin_server import Origin
 from tests.media.procs import ffmpeg_children
 from tests.media.videos import VideoFactory
+
+
+@pytest.fixture()
+def settings(settings: MediaSettings) -> MediaSettings:
+    return settings.model_copy(update={"chunked_decode": False})
+
 
 SPEC = SamplingSpec(num_frames=25, image_size=16, resize_mode="squash", window_end_s=40.0, segment_s=1.0)
 

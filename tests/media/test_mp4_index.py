@@ -55,11 +55,6 @@ INDEXED = [
 FALLS_BACK = ["fragmented", "two_video_tracks", "vfr_bframes", "retimed_bframes", "vp9", "mjpeg_mov"]
 
 
-@pytest.fixture(scope="session")
-def layouts(tmp_path_factory: pytest.TempPathFactory) -> LayoutFactory:
-    return LayoutFactory(tmp_path_factory.mktemp("mp4_layouts"))
-
-
 def probe(path: Path, settings: MediaSettings) -> MediaInfo:
     return probe_media(path, settings, find_ffmpeg(settings))
 

@@ -84,7 +84,8 @@ async def test_cancelling_the_consumer_task_kills_and_cleans(
 
 
 async def test_ingestor_aclose_kills_running_decodes(videos: VideoFactory, settings: MediaSettings) -> None:
-    ing = MediaIngestor(settings)
+    # Two decodes of one ffmpeg each (a chunked decode would take the second permit for itself).
+    ing = MediaIngestor(settings.model_copy(update={"chunked_decode": False}))
     media = await ing.from_bytes(videos.get("long").read_bytes())
     streams = [ing.iter_segments(media, LONG_SPEC) for _ in range(2)]
     for stream in streams:
