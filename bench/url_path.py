@@ -11,7 +11,8 @@ Both sides run in one run on the same cores, interleaved so that a change of bac
 (b) a 10-minute 1280x720 h264 video at 2 s segments (300 segments x 8 frames), served twice: through the
     synchronous `/v1/embed/video` with `segments` (cap and request timeout raised) and through the gRPC
     segment stream `EmbedVideoSegments`; each against the mean of the ffmpeg-alone runs just before and just
-    after it (the same one-pass command over the same 2 400 frames, the server's thread setting).
+    after it (the same one-pass command over the same 2 400 frames, the server's thread setting). The server
+    cuts such a decode at keyframes over two single-thread ffmpeg processes (docs/media.md, chunked decodes).
 Besides wall-clock ratios it reports CPU seconds (the server process and its ffmpeg children against
 ffmpeg alone), which do not depend on what else the machine runs.
 Prints the figures, the CPU model and flags; writes bench/results/url_path.json.

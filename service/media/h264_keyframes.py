@@ -20,17 +20,50 @@ _SLICE, _IDR, _SEI = 1, 5, 6
 _RECOVERY_POINT = 6  # SEI payload type
 _HEAD_BYTES = 256  # read per packet at first: enough for the slice header behind the usual small NAL units
 _MAX_SEI_BYTES = 1 << 16
+_WINDOW_BYTES = 8 << 20  # one read gathers the packet heads of this much of the file
+_DENSE_BYTES_PER_PACKET = 4096  # above this average packet size, reading each head costs less than the span
 
 
 def parser_keyframes(
     fd: int, offsets: npt.NDArray[np.int64], sizes: npt.NDArray[np.int64], length_size: int
 ) -> npt.NDArray[np.bool_]:
-    """The key flag ffmpeg's H.264 parser gives each packet (file offset, size; `length_size`-byte NAL lengths)."""
-    return np.fromiter(
-        (_is_key(fd, int(o), int(s), length_size) for o, s in zip(offsets, sizes, strict=True)),
-        dtype=bool,
-        count=len(offsets),
-    )
+    """The key flag ffmpeg's H.264 parser gives each packet (file offset, size; `length_size`-byte NAL lengths).
+
+    Most packets open with their slice: those are judged from their first bytes, gathered from a few large reads
+    (no system call per packet); the rest (SEI first, anything odd) walk their NAL units one by one.
+    """
+    key = np.zeros(len(offsets), dtype=bool)
+    slow = np.ones(len(offsets), dtype=bool)
+    head = length_size + 1
+    order = np.argsort(offsets, kind="stable")
+    begin = 0
+    while begin < len(order):
+        start = int(offsets[order[begin]])
+        # The packets whose heads lie within one read of _WINDOW_BYTES from `start`.
+        end = int(np.searchsorted(offsets[order], start + _WINDOW_BYTES - head, side="right"))
+        end = max(end, begin + 1)
+        window = order[begin:end]
+        span = int(offsets[window[-1]]) - start + head
+        if span <= _DENSE_BYTES_PER_PACKET * len(window):
+            data = np.frombuffer(os.pread(fd, span, start), dtype=np.uint8)
+            at = offsets[window] - start
+        else:  # large packets: their heads alone, rather than the whole span
+            heads = [os.pread(fd, head, int(o)) for o in offsets[window]]
+            data = np.frombuffer(b"".join(h.ljust(head, b"\0") for h in heads), dtype=np.uint8)
+            at = np.where([len(h) == head for h in heads], np.arange(len(window), dtype=np.int64) * head, -1)
+        whole = (at >= 0) & (at + head <= len(data)) & (sizes[window] > length_size)
+        window, at = window[whole], at[whole]
+        length = np.zeros(len(at), dtype=np.int64)
+        for j in range(length_size):
+            length = (length << 8) | data[at + j]
+        kind = data[at + length_size] & 0x1F
+        plain = (length > 0) & (length_size + length <= sizes[window]) & ((kind == _SLICE) | (kind == _IDR))
+        key[window[plain]] = kind[plain] == _IDR
+        slow[window[plain]] = False
+        begin = end
+    for i in np.flatnonzero(slow):
+        key[i] = _is_key(fd, int(offsets[i]), int(sizes[i]), length_size)
+    return key
 
 
 def _is_key(fd: int, offset: int, size: int, length_size: int) -> bool:
