@@ -6,6 +6,8 @@ A bundle directory holds ONNX files, an optional tokenizer file, optional Tensor
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -92,11 +94,10 @@ class BundleManifest(_Frozen):
     source_checkpoint: str  # where the weights came from (path or id + its sha256), for provenance
     created_at: str  # ISO-8601 UTC
 
-    @property
+    @functools.cached_property
     def bundle_id(self) -> str:
-        """A short, content-derived id: changes whenever any file of the bundle changes."""
-        import hashlib
-
+        """A short, content-derived id: changes whenever any file of the bundle changes (computed once: every
+        answer carries it)."""
         digest = hashlib.sha256()
         for name in sorted(self.files_sha256):
             digest.update(f"{name}={self.files_sha256[name]};".encode())
