@@ -34,6 +34,7 @@ from service.media.resolver import Resolver, SystemResolver
 from service.media.sampling import SegmentSpans, WindowPlan, plan_clip, plan_segment_spans, plan_windows
 from service.media.settings import MediaSettings, SamplingSpec
 from service.media.spool import SpoolDir
+from service.media.strategy import choose_strategy
 from service.tracing import span
 
 
@@ -265,6 +266,8 @@ class MediaIngestor:
         if not self.settings.chunked_decode or self._media_work > 1 or self._decodes.locked():
             return None
         wanted = wanted_frames(job)
+        if choose_strategy(job.info, wanted).strategy == "seek":
+            return None  # a few frames far apart: one ffmpeg seeking to each costs less than a pass in chunks
         limits = self._chunk_limits
         max_frames = max(1, limits.max_buffered_bytes // (job.spec.image_size**2 * 3))
         chunks = plan_chunks(job.info, wanted, limits, max_frames)

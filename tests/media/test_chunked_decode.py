@@ -200,3 +200,14 @@ async def aiter_enumerate(items: AsyncGenerator[object, None]) -> AsyncGenerator
     async for item in items:
         yield index, item
         index += 1
+
+
+async def test_a_sparse_clip_seeks_in_one_ffmpeg_instead_of_chunks(
+    layouts: LayoutFactory, settings: MediaSettings, count_decoders: list[list[int]]
+) -> None:
+    # 8 frames over 10 minutes (a keyframe every 250 frames): eight seeks decode far less than any pass.
+    async with MediaIngestor(settings, chunks=SMALL) as ing:
+        media = await ing.from_bytes(layouts.get("ten_minutes").read_bytes())
+        frames = await ing.decode_clip(media, SamplingSpec(num_frames=8, image_size=32))
+    assert frames.shape == (8, 32, 32, 3)
+    assert count_decoders == []
