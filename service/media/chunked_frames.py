@@ -61,11 +61,11 @@ def plan_chunks(
     # Positions that can open a chunk: a keyframe lies after the wanted frame before them.
     cuts = [i for i in range(1, len(wanted)) if keyframe_before(info, wanted[i]) > wanted[i - 1]]
     chunks: list[list[int]] = []
-    start = 0
+    start, opening = 0, keyframe_before(info, wanted[0])
     for cut, following in zip(cuts, [*cuts[1:], len(wanted)], strict=False):
-        if _decoded(info, wanted[start:cut]) >= target or following - start > max_frames:
+        if wanted[cut - 1] - opening + 1 >= target or following - start > max_frames:
             chunks.append(wanted[start:cut])
-            start = cut
+            start, opening = cut, keyframe_before(info, wanted[cut])
     chunks.append(wanted[start:])
     if len(chunks) > 1 and _decoded(info, chunks[-1]) < limits.min_decoded_frames // 2:
         tail = chunks.pop()
