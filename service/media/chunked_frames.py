@@ -38,6 +38,10 @@ class ChunkLimits:
     # Frames held per chunk queue; two queues at most per request.
     max_buffered_bytes: int = 32 << 20
 
+    def queue_frames(self, image_size: int) -> int:
+        """How many RGB frames of `image_size` one chunk queue holds (at least one)."""
+        return max(1, self.max_buffered_bytes // (image_size**2 * 3))
+
 
 def _decoded(info: MediaInfo, chunk: list[int]) -> int:
     """Frames decoded for `chunk`: from the keyframe at or before its first frame to its last."""
@@ -129,7 +133,7 @@ async def chunked_frames(
     # The caller's permit covers every chunk of the own lane: no single chunk's end gives it back.
     single_thread = job.settings.model_copy(update={"decoder_threads": 1})
     job = dataclasses.replace(job, settings=single_thread, release_permit=None)
-    queue_frames = max(1, limits.max_buffered_bytes // (job.spec.image_size**2 * 3))
+    queue_frames = limits.queue_frames(job.spec.image_size)
     started: dict[int, _Chunk] = {}
 
     async def start_ahead(index: int) -> None:

@@ -301,8 +301,7 @@ class MediaIngestor:
         if choose_strategy(job.info, wanted).strategy == "seek":
             return None  # a few frames far apart: one ffmpeg seeking to each costs less than a pass in chunks
         limits = self._chunk_limits
-        max_frames = max(1, limits.max_buffered_bytes // (job.spec.image_size**2 * 3))
-        chunks = plan_chunks(job.info, wanted, limits, max_frames)
+        chunks = plan_chunks(job.info, wanted, limits, limits.queue_frames(job.spec.image_size))
         return chunked_frames(job, chunks, self._decodes, limits) if len(chunks) > 1 else None
 
     def _decode_settings(self) -> MediaSettings:

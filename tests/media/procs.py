@@ -48,6 +48,12 @@ def working_ffmpeg_children() -> list[int]:
     return working
 
 
+def decoder_threads(pid: int) -> str:
+    """The `-threads` value on a running ffmpeg's command line."""
+    args = Path(f"/proc/{pid}/cmdline").read_text(errors="ignore").split("\0")
+    return args[args.index("-threads") + 1]
+
+
 def alive(pid: int) -> bool:
     """Whether `pid` still runs: a zombie (state Z, exited and waiting to be reaped) does not count."""
     try:

@@ -19,7 +19,7 @@ from service.media.chunked_frames import ChunkLimits, plan_chunks
 from service.media.frame_stream import StreamJob
 from service.media.models import Frames, MediaInfo
 from tests.media.mp4_layouts import CLIP, X264, LayoutFactory
-from tests.media.procs import ffmpeg_children
+from tests.media.procs import decoder_threads, ffmpeg_children
 from tests.media.videos import ffmpeg
 
 SMALL = ChunkLimits(min_decoded_frames=10, max_decoded_frames=30, max_buffered_bytes=1 << 20)
@@ -178,7 +178,7 @@ async def test_stopping_a_chunked_decode_kills_every_decoder_and_returns_the_per
                     async with asyncio.timeout(10.0):
                         while len(ffmpeg_children()) < 2:  # both past the sandbox's exec
                             await asyncio.sleep(0.01)
-                    assert [threads_of(pid) for pid in ffmpeg_children()] == ["1", "1"]
+                    assert [decoder_threads(pid) for pid in ffmpeg_children()] == ["1", "1"]
                     break
         assert ing.live_children == 0
         assert len(count_decoders) == 2
@@ -188,11 +188,6 @@ async def test_stopping_a_chunked_decode_kills_every_decoder_and_returns_the_per
                 pass
         leftovers = [p for p in ing.temp_dir.iterdir() if p != media.path]
         assert leftovers == []
-
-
-def threads_of(pid: int) -> str:
-    args = Path(f"/proc/{pid}/cmdline").read_text(errors="ignore").split("\0")
-    return args[args.index("-threads") + 1]
 
 
 async def aiter_enumerate(items: AsyncGenerator[object, None]) -> AsyncGenerator[tuple[int, object], None]:

@@ -14,7 +14,7 @@ import pytest
 
 from service.media import MediaIngestor, MediaSettings, SamplingSpec
 from tests.media.origin_server import Origin
-from tests.media.procs import ffmpeg_children
+from tests.media.procs import decoder_threads, ffmpeg_children
 from tests.media.videos import VideoFactory
 
 
@@ -24,11 +24,6 @@ def settings(settings: MediaSettings) -> MediaSettings:
 
 
 SPEC = SamplingSpec(num_frames=25, image_size=16, resize_mode="squash", window_end_s=40.0, segment_s=1.0)
-
-
-def _threads(pid: int) -> str:
-    args = Path(f"/proc/{pid}/cmdline").read_text(errors="ignore").split("\0")
-    return args[args.index("-threads") + 1]
 
 
 async def _threads_of_two_decodes_at_once(settings: MediaSettings, path: Path) -> list[str]:
@@ -41,7 +36,7 @@ async def _threads_of_two_decodes_at_once(settings: MediaSettings, path: Path) -
             # One segment each: both decoders run, held by the pipe until the next read.
             await anext(first)
             await anext(second)
-            return sorted(_threads(pid) for pid in ffmpeg_children())
+            return sorted(decoder_threads(pid) for pid in ffmpeg_children())
         finally:
             await first.aclose()
             await second.aclose()
@@ -77,7 +72,7 @@ async def test_a_decode_that_starts_while_another_request_downloads_runs_one_thr
                 decode = ing.iter_segments(media, SPEC, info)
                 try:
                     await anext(decode)
-                    return [_threads(pid) for pid in ffmpeg_children()]
+                    return [decoder_threads(pid) for pid in ffmpeg_children()]
                 finally:
                     await decode.aclose()
 
