@@ -167,14 +167,15 @@ async def test_one_permit_means_one_ffmpeg(
 async def test_stopping_a_chunked_decode_kills_every_decoder_and_returns_the_permits(
     layouts: LayoutFactory, settings: MediaSettings, count_decoders: list[list[int]]
 ) -> None:
-    # Queues of 5 frames: both decoders block on a full queue, alive, when the consumer stops.
-    limits = ChunkLimits(min_decoded_frames=250, max_decoded_frames=1000, max_buffered_bytes=5 * 64 * 64 * 3)
-    spec = SEGMENTS.model_copy(update={"segment_s": 2.0, "image_size": 64})
+    # Queues of one 128 x 128 frame: with the pipe and the reader's buffer a decoder can run at most about four
+    # frames ahead, so both (20 frames per chunk) are blocked, alive, when the consumer stops after 4 frames.
+    limits = ChunkLimits(min_decoded_frames=250, max_decoded_frames=1000, max_buffered_bytes=128 * 128 * 3)
+    spec = SEGMENTS.model_copy(update={"segment_s": 2.0, "image_size": 128})
     async with MediaIngestor(settings, chunks=limits) as ing:
         media = await ing.from_bytes(layouts.get("ten_minutes").read_bytes())
         async with contextlib.aclosing(ing.iter_segments(media, spec)) as segments:
             async for index, _ in aiter_enumerate(segments):
-                if index == 1:  # inside the first chunk (20 frames), the second one decoding ahead
+                if index == 0:  # inside the first chunk (20 frames), the second one decoding ahead
                     async with asyncio.timeout(10.0):
                         while len(ffmpeg_children()) < 2:  # both past the sandbox's exec
                             await asyncio.sleep(0.01)
